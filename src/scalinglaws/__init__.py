@@ -1,0 +1,1 @@
+"""Scaling laws toolkit for the Chinchilla replication book."""

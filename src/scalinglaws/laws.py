@@ -1,0 +1,158 @@
+"""The scaling laws themselves: Kaplan et al. 2020 and Hoffmann et al. 2022.
+
+All functions take plain floats or NumPy arrays. Compute C is in FLOPs everywhere; the
+Kaplan laws, published with C in PF-days, convert internally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import constants as k
+from .constants import ParametricFit
+
+# --------------------------------------------------------------------------------------
+# Kaplan et al. 2020
+# --------------------------------------------------------------------------------------
+
+
+def _positive(name: str, value):
+    array = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return array
+
+
+def kaplan_loss_of_params(n_non_embedding):
+    """L(N) = (N_c / N)^alpha_N, data and compute unlimited (Kaplan Eq. 1.1)."""
+    n = _positive("N", n_non_embedding)
+    return (k.KAPLAN_L_OF_N.x_c / n) ** k.KAPLAN_L_OF_N.alpha
+
+
+def kaplan_loss_of_tokens(tokens):
+    """L(D) = (D_c / D)^alpha_D, large models with early stopping (Kaplan Eq. 1.2)."""
+    d = _positive("D", tokens)
+    return (k.KAPLAN_L_OF_D.x_c / d) ** k.KAPLAN_L_OF_D.alpha
+
+
+def kaplan_loss_of_compute(flops):
+    """L(C_min) = (C_c / C_min)^alpha_C with C converted to PF-days (Kaplan Eq. 1.3)."""
+    c = _positive("C", flops) / k.PF_DAY
+    return (k.KAPLAN_L_OF_C.x_c / c) ** k.KAPLAN_L_OF_C.alpha
+
+
+def kaplan_loss(n_non_embedding, tokens):
+    """L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan Eq. 1.5)."""
+    law = k.KAPLAN_L_OF_N_D
+    n, d = _positive("N", n_non_embedding), _positive("D", tokens)
+    return ((law.n_c / n) ** (law.alpha_n / law.alpha_d) + law.d_c / d) ** law.alpha_d
+
+
+def kaplan_optimal_params(flops):
+    """N_opt = 1.3e9 C^0.73, C in PF-days, non-embedding parameters (Kaplan Eq. 1.7)."""
+    c = _positive("C", flops) / k.PF_DAY
+    return k.KAPLAN_ALLOCATION.n_coef * c ** k.KAPLAN_ALLOCATION.n_exp
+
+
+def kaplan_optimal_tokens(flops):
+    """D_opt = 2e10 C^0.27 tokens, C in PF-days (Kaplan Section 6.1).
+
+    Kaplan's D_opt is batch x steps at the critical batch, so 6 N_opt D_opt exceeds C by
+    about 1.8x: the two allocation formulas are not exactly budget-consistent.
+    """
+    c = _positive("C", flops) / k.PF_DAY
+    return k.KAPLAN_ALLOCATION.d_coef * c ** k.KAPLAN_ALLOCATION.d_exp
+
+
+# --------------------------------------------------------------------------------------
+# Hoffmann et al. 2022: the parametric law (Eq. 2) and its allocation (Eq. 4)
+# --------------------------------------------------------------------------------------
+
+
+def parametric_loss(fit: ParametricFit, n_params, tokens):
+    """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann Eq. 2)."""
+    n, d = _positive("N", n_params), _positive("D", tokens)
+    return fit.E + fit.A / n**fit.alpha + fit.B / d**fit.beta
+
+
+def loss_with_infinite_params(fit: ParametricFit, tokens):
+    """The limit N -> infinity of Eq. 2: E + B / D^beta, the best any model can do on D tokens."""
+    d = _positive("D", tokens)
+    return fit.E + fit.B / d**fit.beta
+
+
+def allocation_exponents(fit: ParametricFit) -> tuple[float, float]:
+    """a = beta / (alpha + beta), b = alpha / (alpha + beta) (Hoffmann Eq. 4)."""
+    total = fit.alpha + fit.beta
+    return fit.beta / total, fit.alpha / total
+
+
+def optimal_allocation(fit: ParametricFit, flops):
+    """N_opt(C) = G (C/6)^a and D_opt(C) = G^-1 (C/6)^b (Hoffmann Eq. 4).
+
+    G = (alpha A / (beta B))^(1 / (alpha + beta)). Returns (N_opt, D_opt); 6 N_opt D_opt = C.
+    """
+    c = _positive("C", flops)
+    a, b = allocation_exponents(fit)
+    g = (fit.alpha * fit.A / (fit.beta * fit.B)) ** (1.0 / (fit.alpha + fit.beta))
+    return g * (c / 6.0) ** a, (c / 6.0) ** b / g
+
+
+def optimal_flops_for_params(fit: ParametricFit, n_params):
+    """Invert Eq. 4: the budget C for which N is compute-optimal (Hoffmann Table A3, Approach 3)."""
+    n = _positive("N", n_params)
+    a, _ = allocation_exponents(fit)
+    g = (fit.alpha * fit.A / (fit.beta * fit.B)) ** (1.0 / (fit.alpha + fit.beta))
+    return 6.0 * (n / g) ** (1.0 / a)
+
+
+# --------------------------------------------------------------------------------------
+# One front door for "how should I spend C FLOPs?" under each published law
+# --------------------------------------------------------------------------------------
+
+PARAMETRIC_LAWS = {
+    "chinchilla": k.CHINCHILLA_PRINTED,
+    "chinchilla-unrounded": k.CHINCHILLA_UNROUNDED,
+    "besiroglu": k.BESIROGLU_REFIT,
+}
+LAW_NAMES = (*PARAMETRIC_LAWS, "kaplan")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How to spend a compute budget: parameters, tokens and the predicted loss."""
+
+    law: str
+    flops: float
+    params: float
+    tokens: float
+    loss: float
+    loss_note: str
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.tokens / self.params
+
+
+def compute_optimal(law: str, flops: float) -> Allocation:
+    """N_opt, D_opt and the predicted loss at ``flops`` under a named published law.
+
+    ``law`` is one of :data:`LAW_NAMES`. For the parametric laws D_opt comes from Eq. 4.
+    For Kaplan, N_opt = 1.3e9 C^0.73 (non-embedding) and D = C / (6 N_opt) so that the
+    budget is spent exactly; the loss is Kaplan's L(N, D) on WebText2, which is not on the
+    same scale as Chinchilla's MassiveText losses.
+    """
+    if law not in LAW_NAMES:
+        raise ValueError(f"unknown law {law!r}; choose one of: {', '.join(LAW_NAMES)}")
+    flops = float(_positive("the compute budget (FLOPs)", flops))
+    if law == "kaplan":
+        n = float(kaplan_optimal_params(flops))
+        d = flops / (6.0 * n)
+        note = "nats/token on WebText2 (Kaplan Eq. 1.5); not comparable with the Chinchilla laws"
+        return Allocation(law, flops, n, d, float(kaplan_loss(n, d)), note)
+    fit = PARAMETRIC_LAWS[law]
+    n, d = optimal_allocation(fit, flops)
+    note = "nats/token on MassiveText (Hoffmann Eq. 2)"
+    return Allocation(law, flops, float(n), float(d), float(parametric_loss(fit, n, d)), note)
