@@ -1,0 +1,48 @@
+"""One look for every figure in the book: white background (safe in dark mode), labelled
+axes, log scales for power laws.
+
+Usage in a chapter::
+
+    from scalinglaws.plotting import use_book_style, loglog_axes
+    use_book_style()
+    fig, ax = loglog_axes("Training compute C (FLOPs)", "Parameters N")
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+
+BOOK_STYLE = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "figure.figsize": (6.4, 4.2),
+    "figure.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_book_style() -> None:
+    """Apply the book's matplotlib settings for the rest of the session."""
+    mpl.rcParams.update(BOOK_STYLE)
+
+
+def loglog_axes(xlabel: str, ylabel: str, title: str | None = None, ax=None):
+    """A figure (or the given axes) with both axes logarithmic and labelled with units."""
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig, ax
