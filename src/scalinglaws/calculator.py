@@ -1,0 +1,237 @@
+"""Tables and comparisons built from the papers' own numbers (the book's Chapters 4-7).
+
+Everything here is arithmetic on the published laws in :mod:`scalinglaws.laws` and the
+published tables in :mod:`scalinglaws.constants`: reproducing Hoffmann et al. 2022's
+Table 3 / A3 from the Approach 3 coefficients, comparing Gopher with Chinchilla, and the
+compute-optimal calculator. Tables come back as plain text so that a notebook can print
+them and nbval can compare them digit for digit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from . import constants as k
+from . import laws
+from .constants import OptimalRow, ParametricFit, TrainedModel
+
+# --------------------------------------------------------------------------------------
+# Plain-text tables
+# --------------------------------------------------------------------------------------
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Columns under a header and a rule, for ``print`` in a chapter: the first column
+    (names) left-aligned, the others (numbers) right-aligned."""
+    rows = [list(map(str, row)) for row in rows]
+    if any(len(row) != len(headers) for row in rows):
+        raise ValueError(f"every row must have {len(headers)} cells, one per header {list(headers)}")
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells):
+        first, *rest = cells
+        aligned = [first.ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(rest, widths[1:]))]
+        return "  ".join(aligned).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def format_fit(fit: ParametricFit) -> str:
+    """The coefficients of Eq. 2 and the exponents of Eq. 4 that they imply."""
+    a, b = laws.allocation_exponents(fit)
+    return (f"{fit.name}: E = {fit.E:.4f}, A = {fit.A:.2f}, B = {fit.B:.2f}, "
+            f"alpha = {fit.alpha:.4f}, beta = {fit.beta:.4f}  ->  a = {a:.3f}, b = {b:.3f}")
+
+
+def format_table_2(fits: Sequence[ParametricFit] = ()) -> str:
+    """Hoffmann Table 2 (exponents a and b per approach), plus the exponents implied by ``fits``."""
+
+    def interval(bounds):
+        return "" if bounds is None else f"({bounds[0]:.3f}-{bounds[1]:.3f})"
+
+    rows = [(row.approach, f"{row.a:.2f}", interval(row.a_interval), f"{row.b:.2f}", interval(row.b_interval))
+            for row in k.TABLE_2]
+    for fit in fits:
+        a, b = laws.allocation_exponents(fit)
+        rows.append((f"Eq. 4 from {fit.name}", f"{a:.3f}", "", f"{b:.3f}", ""))
+    return format_table(("approach", "a", "10-90%", "b", "10-90%"), rows)
+
+
+# --------------------------------------------------------------------------------------
+# Eq. 4 checked by brute force, and Table 3 / A3 rebuilt from Eq. 4
+# --------------------------------------------------------------------------------------
+
+
+def optimal_params_by_search(fit: ParametricFit, flops: float) -> float:
+    """Minimise L(N, C / 6N) over N numerically: an independent check of Eq. 4's closed form.
+
+    Searches log N over 1e3..1e18 parameters (bounded Brent), to a relative tolerance
+    of about 1e-9 in N.
+    """
+    c = float(laws._positive("the compute budget (FLOPs)", flops))
+
+    def loss_on_budget(log_n):
+        n = math.exp(log_n)
+        return float(laws.parametric_loss(fit, n, c / (6.0 * n)))
+
+    result = minimize_scalar(loss_on_budget, bounds=(math.log(1e3), math.log(1e18)),
+                             method="bounded", options={"xatol": 1e-10})
+    return math.exp(result.x)
+
+
+def closed_form_row(fit: ParametricFit, params: float) -> OptimalRow:
+    """The budget C at which ``params`` is compute-optimal under Eq. 4, and D = C / (6N)."""
+    flops = float(laws.optimal_flops_for_params(fit, params))
+    return OptimalRow(params=float(params), flops=flops, tokens=flops / (6.0 * params))
+
+
+@dataclass(frozen=True)
+class RowComparison:
+    """A printed row of Table 3 / A3 next to the same row recomputed from Eq. 4."""
+
+    printed: OptimalRow
+    closed_form: OptimalRow
+
+    @property
+    def flops_ratio(self) -> float:
+        """Closed-form FLOPs over printed FLOPs."""
+        return self.closed_form.flops / self.printed.flops
+
+    @property
+    def tokens_ratio(self) -> float:
+        """Closed-form tokens over printed tokens."""
+        return self.closed_form.tokens / self.printed.tokens
+
+    @property
+    def printed_budget_ratio(self) -> float:
+        """Printed FLOPs over 6 N D of the printed N and D: 1 for a self-consistent row."""
+        return self.printed.flops / (6.0 * self.printed.params * self.printed.tokens)
+
+
+def compare_with_printed(fit: ParametricFit, printed: Sequence[OptimalRow]) -> list[RowComparison]:
+    """Recompute each printed row's FLOPs and tokens from ``fit`` (Hoffmann Table A3, Approach 3)."""
+    return [RowComparison(row, closed_form_row(fit, row.params)) for row in printed]
+
+
+def format_comparison(comparisons: Sequence[RowComparison]) -> str:
+    """Printed and closed-form rows side by side, with the printed row's own 6ND check."""
+    rows = [(
+        f"{c.printed.params:.3g}",
+        f"{c.printed.flops:.3g}", f"{c.printed.tokens:.3g}",
+        f"{c.printed_budget_ratio:.2f}",
+        f"{c.closed_form.flops:.3g}", f"{c.closed_form.tokens:.3g}",
+        f"{c.flops_ratio:.2f}", f"{c.tokens_ratio:.2f}",
+    ) for c in comparisons]
+    headers = ("N", "C printed", "D printed", "C/6ND", "C Eq. 4", "D Eq. 4", "C ratio", "D ratio")
+    return format_table(headers, rows)
+
+
+# --------------------------------------------------------------------------------------
+# Gopher against Chinchilla
+# --------------------------------------------------------------------------------------
+
+
+def format_losses(fits: Sequence[ParametricFit], models: Sequence[TrainedModel]) -> str:
+    """Eq. 2's predicted loss (nats/token) for each model under each fit, with 6ND."""
+    headers = ("model", "N", "D", "6ND (FLOPs)", *(fit.name for fit in fits))
+    rows = [(model.name, f"{model.params:.3g}", f"{model.tokens:.3g}",
+             f"{6 * model.params * model.tokens:.3g}",
+             *(f"{float(laws.parametric_loss(fit, model.params, model.tokens)):.3f}" for fit in fits))
+            for model in models]
+    return format_table(headers, rows)
+
+
+def params_to_match(fit: ParametricFit, tokens: float, target_loss: float) -> float:
+    """The smallest N whose Eq. 2 loss on ``tokens`` reaches ``target_loss``.
+
+    Solves E + A / N^alpha + B / D^beta = target for N. Returns ``math.inf`` when the
+    target lies at or below the N -> infinity floor E + B / D^beta: no model size reaches it.
+    """
+    if not np.isfinite(target_loss):
+        raise ValueError(f"target_loss must be a finite loss in nats/token, got {target_loss!r}")
+    gap = target_loss - float(laws.loss_with_infinite_params(fit, tokens))
+    if gap <= 0:
+        return math.inf
+    return (fit.A / gap) ** (1.0 / fit.alpha)
+
+
+@dataclass(frozen=True)
+class InferenceCost:
+    """What serving a model costs per generated token, ignoring the attention over the context."""
+
+    params: float
+    bytes_per_param: float
+
+    @property
+    def flops_per_token(self) -> float:
+        """A forward pass costs about 2N FLOPs per token (Kaplan Section 2.1)."""
+        return 2.0 * self.params
+
+    @property
+    def weight_bytes(self) -> float:
+        """Memory to hold the weights: N x bytes per parameter (2 for bf16)."""
+        return self.params * self.bytes_per_param
+
+
+def inference_cost(params: float, bytes_per_param: float = 2.0) -> InferenceCost:
+    """Per-token FLOPs and weight memory of a model with ``params`` parameters (bf16 by default)."""
+    laws._positive("params", params)
+    laws._positive("bytes_per_param", bytes_per_param)
+    return InferenceCost(float(params), float(bytes_per_param))
+
+
+def format_downstream(results: dict = k.TABLE_4_RESULTS) -> str:
+    """Chinchilla against Gopher on the downstream tasks (Hoffmann Section 4.2)."""
+    rows = []
+    for task, (chinchilla, gopher, higher_is_better) in results.items():
+        better = chinchilla > gopher if higher_is_better else chinchilla < gopher
+        rows.append((task, f"{chinchilla:g}", f"{gopher:g}", "Chinchilla" if better else "Gopher"))
+    return format_table(("task", "Chinchilla", "Gopher", "better"), rows)
+
+
+# --------------------------------------------------------------------------------------
+# The compute-optimal calculator
+# --------------------------------------------------------------------------------------
+
+
+def allocations(flops: float, law_names: Sequence[str] = laws.LAW_NAMES) -> list[laws.Allocation]:
+    """N_opt, D_opt and the predicted loss at ``flops`` under each named law."""
+    return [laws.compute_optimal(name, flops) for name in law_names]
+
+
+def format_allocations(rows: Sequence[laws.Allocation]) -> str:
+    """The calculator's table: one line per law."""
+    body = [(a.law, f"{a.flops:.3g}", f"{a.params:.3g}", f"{a.tokens:.3g}",
+             f"{a.tokens_per_param:.1f}", f"{a.loss:.3f}") for a in rows]
+    return format_table(("law", "C (FLOPs)", "N_opt", "D_opt (tokens)", "D/N", "loss"), body)
+
+
+def allocation_curves(flops_grid, law_names: Sequence[str] = laws.LAW_NAMES) -> dict:
+    """For each law, arrays (N_opt, D_opt) over ``flops_grid``, for plotting."""
+    grid = np.asarray(flops_grid, dtype=float)
+    curves = {}
+    for name in law_names:
+        rows = [laws.compute_optimal(name, c) for c in grid]
+        curves[name] = (np.array([r.params for r in rows]), np.array([r.tokens for r in rows]))
+    return curves
+
+
+# --------------------------------------------------------------------------------------
+# How many runs a confidence interval costs
+# --------------------------------------------------------------------------------------
+
+
+def runs_for_interval_width(n_runs: float, width: float, target_width: float) -> float:
+    """Runs needed to shrink a bootstrap interval from ``width`` to ``target_width``.
+
+    An interval's width shrinks like 1 / sqrt(n) with the number of independent data
+    points, so n_needed = n (width / target_width)^2 (Besiroglu et al. 2024, Section 4).
+    """
+    for name, value in (("n_runs", n_runs), ("width", width), ("target_width", target_width)):
+        laws._positive(name, value)
+    return n_runs * (width / target_width) ** 2

@@ -1,0 +1,139 @@
+"""The chapters' tables and comparisons against the papers' own numbers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from scalinglaws import calculator
+from scalinglaws import constants as k
+from scalinglaws import laws
+
+FITS = (k.CHINCHILLA_PRINTED, k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT)
+
+
+@pytest.mark.parametrize("fit", FITS, ids=lambda fit: fit.name)
+@pytest.mark.parametrize("flops", [1e18, k.GOPHER_FLOPS, 1e26])
+def test_eq4_closed_form_agrees_with_brute_force_minimisation(fit, flops):
+    n_closed_form, _ = laws.optimal_allocation(fit, flops)
+    assert calculator.optimal_params_by_search(fit, flops) == pytest.approx(n_closed_form, rel=1e-5)
+
+
+def test_closed_form_row_spends_its_budget_and_is_optimal_for_its_size():
+    row = calculator.closed_form_row(k.CHINCHILLA_UNROUNDED, 67e9)
+    assert 6 * row.params * row.tokens == pytest.approx(row.flops, rel=1e-12)
+    n_opt, d_opt = laws.optimal_allocation(k.CHINCHILLA_UNROUNDED, row.flops)
+    assert (n_opt, d_opt) == pytest.approx((67e9, row.tokens), rel=1e-9)
+
+
+def test_table_a3_approach_3_is_reproduced_to_within_2_to_19_percent():
+    """Eq. 4 with the unrounded coefficients gives 1.02-1.18x the printed FLOPs and
+    1.06-1.19x the printed tokens on every row but the 175B one, whose printed FLOPs are
+    10x too small (a typo: 6ND = 1.26e25)."""
+    comparisons = calculator.compare_with_printed(k.CHINCHILLA_UNROUNDED, k.TABLE_A3_APPROACH_3)
+    typo = [c for c in comparisons if c.printed.params == 175e9]
+    rest = [c for c in comparisons if c.printed.params != 175e9]
+    flops_ratios = np.array([c.flops_ratio for c in rest])
+    assert flops_ratios.min() == pytest.approx(1.02, abs=0.01)  # 67B, printed D rounded to 4.1T
+    assert flops_ratios.max() == pytest.approx(1.18, abs=0.01)  # 10T
+    tokens_ratios = np.array([c.tokens_ratio for c in rest])
+    assert tokens_ratios.min() == pytest.approx(1.06, abs=0.01)
+    assert tokens_ratios.max() == pytest.approx(1.19, abs=0.01)
+    assert all(c.printed_budget_ratio == pytest.approx(1.0, abs=0.06) for c in rest)
+    (row_175b,) = typo
+    assert row_175b.printed_budget_ratio == pytest.approx(0.1, rel=0.01)
+    assert row_175b.flops_ratio == pytest.approx(11.4, abs=0.1)
+
+
+def test_rounding_the_coefficients_moves_table_a3_far_more():
+    unrounded = calculator.compare_with_printed(k.CHINCHILLA_UNROUNDED, k.TABLE_A3_APPROACH_3[:1])[0]
+    printed = calculator.compare_with_printed(k.CHINCHILLA_PRINTED, k.TABLE_A3_APPROACH_3[:1])[0]
+    assert abs(math.log(printed.flops_ratio)) > abs(math.log(unrounded.flops_ratio))
+
+
+def test_params_to_match_chinchilla_on_gophers_tokens():
+    def needed(fit):
+        chinchilla = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
+        return calculator.params_to_match(fit, k.GOPHER.tokens, chinchilla)
+
+    # The rounded fit puts the 300B-token floor above Chinchilla: no size suffices.
+    assert needed(k.CHINCHILLA_PRINTED) == math.inf
+    # The unrounded fit: about 118 trillion parameters, over 400x Gopher.
+    assert needed(k.CHINCHILLA_UNROUNDED) == pytest.approx(1.18e14, rel=0.01)
+    # Besiroglu's refit: about 2.2 trillion parameters.
+    assert needed(k.BESIROGLU_REFIT) == pytest.approx(2.19e12, rel=0.01)
+
+
+def test_params_to_match_inverts_eq2():
+    fit = k.BESIROGLU_REFIT
+    target = float(laws.parametric_loss(fit, 3e10, 1e11))
+    assert calculator.params_to_match(fit, 1e11, target) == pytest.approx(3e10, rel=1e-9)
+
+
+def test_params_to_match_rejects_a_loss_that_is_not_a_number():
+    with pytest.raises(ValueError, match="finite loss"):
+        calculator.params_to_match(k.BESIROGLU_REFIT, 1e11, float("nan"))
+
+
+def test_inference_cost_of_gopher_and_chinchilla():
+    gopher, chinchilla = calculator.inference_cost(280e9), calculator.inference_cost(70e9)
+    assert gopher.flops_per_token == 5.6e11
+    assert chinchilla.weight_bytes == 140e9  # bf16: 2 bytes per parameter
+    assert gopher.flops_per_token / chinchilla.flops_per_token == 4.0
+    with pytest.raises(ValueError, match="bytes_per_param"):
+        calculator.inference_cost(70e9, bytes_per_param=0)
+
+
+def test_allocations_cover_every_law_and_spend_the_budget():
+    rows = calculator.allocations(k.GOPHER_FLOPS)
+    assert [row.law for row in rows] == list(laws.LAW_NAMES)
+    for row in rows:
+        if row.law != "kaplan":
+            assert 6 * row.params * row.tokens == pytest.approx(k.GOPHER_FLOPS, rel=1e-12)
+    unrounded = rows[laws.LAW_NAMES.index("chinchilla-unrounded")]
+    assert unrounded.params == pytest.approx(40.4e9, rel=0.01)
+    assert unrounded.loss == pytest.approx(1.9, abs=0.05)
+
+
+def test_allocation_curves_grow_with_the_exponents_of_eq4():
+    grid = np.logspace(18, 26, 9)
+    curves = calculator.allocation_curves(grid, ["besiroglu"])
+    n_opt, d_opt = curves["besiroglu"]
+    slope = np.polyfit(np.log(grid), np.log(n_opt), 1)[0]
+    assert slope == pytest.approx(k.BESIROGLU_A, abs=1e-3)
+    assert np.allclose(6 * n_opt * d_opt, grid, rtol=1e-12)
+
+
+def test_unknown_law_is_rejected_with_the_choices():
+    with pytest.raises(ValueError, match="choose one of"):
+        calculator.allocations(1e21, ["gpt-4"])
+
+
+def test_runs_for_interval_width_scales_with_the_square_of_the_ratio():
+    assert calculator.runs_for_interval_width(100, 0.02, 0.002) == pytest.approx(10_000)
+    with pytest.raises(ValueError, match="target_width"):
+        calculator.runs_for_interval_width(100, 0.02, 0)
+
+
+def test_format_table_aligns_columns_and_rejects_ragged_rows():
+    text = calculator.format_table(("a", "bb"), [("1", "2"), ("333", "4")])
+    assert text.splitlines() == ["a    bb", "---  --", "1     2", "333   4"]
+    with pytest.raises(ValueError, match="2 cells"):
+        calculator.format_table(("a", "bb"), [("1",)])
+
+
+def test_table_2_lists_the_paper_and_the_implied_exponents():
+    text = calculator.format_table_2([k.CHINCHILLA_UNROUNDED])
+    assert "(0.454-0.455)" in text
+    assert "0.457" in text  # a = beta / (alpha + beta) of the unrounded fit
+
+
+def test_losses_table_shows_the_papers_numbers():
+    text = calculator.format_losses([k.CHINCHILLA_UNROUNDED], [k.GOPHER, k.CHINCHILLA])
+    assert "1.967" in text and "1.921" in text
+    assert "5.04e+23" in text and "5.88e+23" in text
+
+
+def test_downstream_table_names_chinchilla_better_on_every_task():
+    text = calculator.format_downstream()
+    assert text.count("Chinchilla") == 1 + len(k.TABLE_4_RESULTS)  # the header plus every row
