@@ -137,3 +137,14 @@ def test_losses_table_shows_the_papers_numbers():
 def test_downstream_table_names_chinchilla_better_on_every_task():
     text = calculator.format_downstream()
     assert text.count("Chinchilla") == 1 + len(k.TABLE_4_RESULTS)  # the header plus every row
+
+
+def test_one_petaflop_per_second_for_a_day_is_kaplans_pf_day():
+    assert calculator.budget_from_hardware(1, 1e15, 1.0, 1) == pytest.approx(k.PF_DAY, rel=1e-15)
+    assert calculator.budget_from_hardware(8, 1e15, 0.5, 2) == pytest.approx(8 * k.PF_DAY, rel=1e-15)
+
+
+@pytest.mark.parametrize("utilisation", [0, 1.5, float("nan")])
+def test_budget_from_hardware_rejects_a_utilisation_outside_0_1(utilisation):
+    with pytest.raises(ValueError, match="utilisation"):
+        calculator.budget_from_hardware(1, 1e15, utilisation, 1)

@@ -199,6 +199,24 @@ def format_downstream(results: dict = k.TABLE_4_RESULTS) -> str:
 # --------------------------------------------------------------------------------------
 
 
+SECONDS_PER_DAY = 24 * 3600
+
+
+def budget_from_hardware(accelerators: float, peak_flops_per_second: float, utilisation: float,
+                         days: float) -> float:
+    """Training compute in FLOPs: accelerators x peak FLOP/s x utilisation x wall time.
+
+    ``utilisation`` is the fraction of peak actually achieved (model FLOPs utilisation),
+    in (0, 1]; large training runs typically reach 0.3-0.5.
+    """
+    for name, value in (("accelerators", accelerators), ("peak_flops_per_second", peak_flops_per_second),
+                        ("days", days)):
+        laws._positive(name, value)
+    if not 0 < utilisation <= 1:
+        raise ValueError(f"utilisation must be a fraction of peak in (0, 1], got {utilisation!r}")
+    return accelerators * peak_flops_per_second * utilisation * days * SECONDS_PER_DAY
+
+
 def allocations(flops: float, law_names: Sequence[str] = laws.LAW_NAMES) -> list[laws.Allocation]:
     """N_opt, D_opt and the predicted loss at ``flops`` under each named law."""
     return [laws.compute_optimal(name, flops) for name in law_names]
