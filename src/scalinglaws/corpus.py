@@ -184,8 +184,12 @@ _FOOTER_REGION = 3_000  # characters at the end of the text where a closing line
 _FOOTER_START = re.compile(
     r"^\W*(End\b.{0,20}(Project Gutenb[eu]rg|Etext)|Project Gutenberg Etext of\b)",
     re.MULTILINE | re.IGNORECASE)
-# The early Shakespeare files repeat World Library's notice between the scenes.
-_WORLD_LIBRARY_NOTICE = re.compile(r"<<THIS ELECTRONIC VERSION OF THE COMPLETE WORKS.*?>>", re.DOTALL)
+# Bracketed notes right after an early header ("[Portions of this header are copyright ...]").
+_BRACKETED_NOTES = re.compile(r"\A(\s*\[[^\]]*\])+")
+# The early Shakespeare files repeat World Library's notice between the scenes; it ends with
+# "MEMBERSHIP." and usually, not always, ">>".
+_WORLD_LIBRARY_NOTICE = re.compile(
+    r"<<THIS ELECTRONIC VERSION OF THE COMPLETE WORKS.*?MEMBERSHIP\.(>>)?", re.DOTALL)
 
 
 def decode_text(raw: bytes) -> str:
@@ -216,7 +220,7 @@ def strip_gutenberg_licence(text: str) -> tuple[str, str]:
         if not header_ends:
             return text, "none"
         body, kind = text[header_ends[-1].end():], "early"
-        body = _WORLD_LIBRARY_NOTICE.sub("", body)
+        body = _WORLD_LIBRARY_NOTICE.sub("", _BRACKETED_NOTES.sub("", body))
     tail_start = max(0, len(body) - _FOOTER_REGION)
     footer = _FOOTER_START.search(body, tail_start)
     if footer:
