@@ -5,7 +5,6 @@ Needs the offline mirror (``SCALINGLAWS_DATA_MIRROR``); every build goes to a te
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +187,18 @@ def test_a_truncated_token_file_is_not_trusted(tmp_path):
     tokens = load_tokens("shakespeare", "validation", cache=tmp_path, progress=False)
     assert len(tokens) == info["bytes"]["validation"]
     assert sha256_of(path) == info["sha256"]["validation"]
+
+
+def test_split_rule_fills_the_budget_by_hash_order_and_keeps_oversized_units_in_train():
+    sizes = {f"doc{i:02d}": 1000 for i in range(40)} | {"giant": 30_000}
+    # 70,000 bytes; budget 7.5% = 5,250: five of the 1,000-byte documents, never the giant
+    chosen = corpus.split_by_document(sizes, {name: name for name in sizes})
+    hash_order = sorted(sizes, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
+    assert chosen == sorted([name for name in hash_order if name != "giant"][:5])
+    # units move whole: two documents of one author are both in, or both out
+    units = {name: ("twin" if name in ("doc00", "doc01") else name) for name in sizes}
+    chosen = corpus.split_by_document(sizes, units)
+    assert ("doc00" in chosen) == ("doc01" in chosen)
 
 
 def test_cache_key_follows_the_manifest(monkeypatch):
