@@ -1,0 +1,280 @@
+"""IsoFLOP sweeps of tiny GPTs: presets, the grid they define, and a resumable runner.
+
+A preset fixes a corpus, a list of FLOP budgets C (by 6ND, N = total parameters) and a
+ladder of model shapes. For each budget it trains the ``models_per_budget`` consecutive
+ladder models centred (in log N) on a guess of the optimum, N* = sqrt(C / (6 r)) with r
+the preset's guess of the optimal tokens per parameter, so every IsoFLOP curve brackets
+its minimum on both sides (Hoffmann et al. 2022, Section 3.2, Figure 3). Each model gets
+D = C / (6N) tokens, rounded to whole optimizer steps, and a learning rate from a
+measured rule, lr = lr_at_100k * (N / 1e5) ** -lr_exponent (``results/pilot/README.md``).
+
+    python -m scalinglaws sweep --preset demo --out results/demo
+
+Results go to ``<out>/results.jsonl`` (:mod:`scalinglaws.results`); rerunning the same
+command skips the finished runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import counting
+from .counting import TransformerShape
+from .results import RESULTS_NAME, append_record, check_header, load_results, repair, results_to_runs  # noqa: F401 (re-exported)
+from .train import Engine, TrainConfig, train, validation_windows
+
+#: The default number of worker processes (see benchmarks/bench_training.py for the measurement).
+DEFAULT_JOBS = 2
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named sweep. See the module docstring for how the grid follows from the fields."""
+
+    name: str
+    description: str
+    corpus: str
+    budgets: tuple[float, ...]
+    ladder: tuple[TransformerShape, ...]  # sorted by parameter count
+    models_per_budget: int
+    tokens_per_param_guess: float  # r in N* = sqrt(C / 6r), the centre of each bracket
+    batch_size: int  # sequences of n_ctx bytes per optimizer step
+    lr_at_100k: float  # peak learning rate of a 1e5-parameter model
+    lr_exponent: float  # lr ~ N ** -lr_exponent
+    eval_sequences: int = 256
+    n_eval_points: int = 14
+    seed: int = 0
+    min_steps: int = 50  # runs shorter than this are left out of the grid
+
+    def peak_lr(self, n_params: int) -> float:
+        return self.lr_at_100k * (n_params / 1e5) ** -self.lr_exponent
+
+    def shapes_for(self, budget: float) -> list[TransformerShape]:
+        """The ladder models whose N brackets the guessed optimum N* for this budget."""
+        centre = math.sqrt(budget / (6 * self.tokens_per_param_guess))
+        sizes = np.log([counting.params_total(shape) for shape in self.ladder])
+        nearest = int(np.argmin(np.abs(sizes - math.log(centre))))
+        first = min(max(0, nearest - self.models_per_budget // 2), len(self.ladder) - self.models_per_budget)
+        return list(self.ladder[max(0, first):first + self.models_per_budget])
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: a budget and the training config it implies."""
+
+    budget: float
+    corpus: str
+    config: TrainConfig
+
+    @property
+    def run_id(self) -> str:
+        s = self.config.shape
+        return f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}-seed{self.config.seed}"
+
+    @property
+    def flops(self) -> float:
+        """Training compute by 6ND (the progress bar's weight, too)."""
+        return counting.flops_6nd(counting.params_total(self.config.shape), self.config.tokens)
+
+    def settings(self) -> dict:
+        return {"budget": self.budget, "corpus": self.corpus, "config": self.config.to_dict()}
+
+    def settings_hash(self) -> str:
+        return _hash(self.settings())
+
+
+def _hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_grid(preset: Preset) -> list[RunSpec]:
+    """Every run of the preset, smallest budget first."""
+    specs = []
+    for budget in preset.budgets:
+        for shape in preset.shapes_for(budget):
+            n_params = counting.params_total(shape)
+            steps = round(budget / (6 * n_params) / (preset.batch_size * shape.n_ctx))
+            if steps < preset.min_steps:
+                continue
+            config = TrainConfig(shape=shape, steps=steps, batch_size=preset.batch_size,
+                                 peak_lr=preset.peak_lr(n_params), seed=preset.seed,
+                                 n_eval_points=preset.n_eval_points, eval_sequences=preset.eval_sequences)
+            specs.append(RunSpec(budget=budget, corpus=preset.corpus, config=config))
+    return specs
+
+
+def _ladder(*layers_width_heads: tuple[int, int, int], n_ctx: int = 128) -> tuple[TransformerShape, ...]:
+    shapes = [TransformerShape(n_layers=l, d_model=d, n_heads=h, n_ctx=n_ctx) for l, d, h in layers_width_heads]
+    return tuple(sorted(shapes, key=counting.params_total))
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset for preset in [
+        Preset(
+            name="smoke",
+            description="Seconds, for the tests: 2 budgets x 3 micro models on Tiny Shakespeare.",
+            corpus="shakespeare", budgets=(1e9, 3e9),
+            ladder=_ladder((1, 4, 1), (1, 8, 1), (1, 12, 2), (1, 16, 2), n_ctx=64),
+            models_per_budget=3, tokens_per_param_guess=30.0, batch_size=8,
+            lr_at_100k=4e-3, lr_exponent=0.25, eval_sequences=32, n_eval_points=6, min_steps=20,
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+# --------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------
+
+
+def git_commit() -> str:
+    """The scalinglaws checkout's commit (with '+dirty' if files differ), or 'unknown'."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def versions() -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "scalinglaws": git_commit()}
+
+
+def header_for(preset: Preset, specs: list[RunSpec]) -> dict:
+    runs = {spec.run_id: spec.settings_hash() for spec in specs}
+    return {"kind": "header", "preset": preset.name, "grid_hash": _hash([spec.settings() for spec in specs]),
+            "runs": runs, "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "description": preset.description}
+
+
+# --------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------
+
+_WORKER: dict = {}  # per-process cache: corpus splits and validation windows
+
+
+def _splits(corpus: str) -> tuple[np.ndarray, np.ndarray]:
+    if corpus not in _WORKER:
+        from .corpus import load_tokens
+
+        _WORKER[corpus] = (load_tokens(corpus, "train", progress=False),
+                           load_tokens(corpus, "validation", progress=False))
+    return _WORKER[corpus]
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def run_one(spec: RunSpec, engine: Engine | None = None) -> dict:
+    """Train one run and return its results record (never raises on divergence)."""
+    engine = engine or Engine.default()
+    train_tokens, val_tokens = _splits(spec.corpus)
+    key = (spec.corpus, spec.config.eval_sequences, spec.config.shape.n_ctx)
+    if key not in _WORKER:
+        _WORKER[key] = validation_windows(val_tokens, spec.config.eval_sequences, spec.config.shape.n_ctx)
+    result = train(spec.config, train_tokens, val_tokens, engine, eval_windows=_WORKER[key])
+    shape = spec.config.shape
+    n_params = counting.params_total(shape)
+    return {
+        "kind": "run", "run_id": spec.run_id, "settings_hash": spec.settings_hash(),
+        "budget": spec.budget, "corpus": spec.corpus, "shape": asdict(shape), "seed": spec.config.seed,
+        "params_total": n_params, "params_non_embedding": counting.params_non_embedding(shape),
+        "tokens": spec.config.tokens, "tokens_seen": result.tokens_seen,
+        "flops_6nd": counting.flops_6nd(n_params, spec.config.tokens),
+        "flops_appendix_f": counting.chinchilla_flops_per_token(shape) * spec.config.tokens,
+        "final_loss": None if result.diverged else result.final_loss,
+        "initial_loss": result.initial_loss,
+        "curve_tokens": result.curve_tokens, "curve_loss": result.curve_loss,
+        "diverged": result.diverged, "steps": spec.config.steps, "steps_done": result.steps_done,
+        "learning_rate": spec.config.peak_lr, "batch_size": spec.config.batch_size,
+        "train_config": spec.config.to_dict(), "engine": asdict(engine), "device": _device_name(engine),
+        "threads": torch.get_num_threads(), "wall_time_s": result.wall_time_s, "versions": versions(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _device_name(engine: Engine) -> str:
+    if engine.device.startswith("cuda"):
+        return torch.cuda.get_device_name()
+    return platform.processor() or platform.machine()
+
+
+def _progress(total_flops: float, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total_flops, unit="FLOP", unit_scale=True, disable=not enabled,
+                desc="sweep (weighted by FLOPs)", smoothing=0.0)
+
+
+def prepare_results_file(path: Path, preset: Preset, specs: list[RunSpec]) -> set[str]:
+    """Create the file with its header, or check an existing one; returns finished run ids."""
+    wanted = header_for(preset, specs)
+    if path.exists() and path.stat().st_size > 0:
+        repair(path)  # a run cut off mid-write is dropped and will be redone
+    if not path.exists() or path.stat().st_size == 0:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        append_record(path, wanted)
+        return set()
+    header, records = load_results(path)
+    check_header(path, header, wanted)
+    return {record["run_id"] for record in records}
+
+
+def run_sweep(preset: str, out_dir: Path | None = None, jobs: int | None = None, progress: bool = True) -> Path:
+    """Run (or resume) a preset's sweep; returns the path of its results file.
+
+    ``jobs`` worker processes (spawned, one thread each; the parent is the only writer of
+    the results file), or with ``jobs=1`` one process using all of torch's threads.
+    """
+    chosen = get_preset(preset)
+    jobs = DEFAULT_JOBS if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs must be a positive number of worker processes, got {jobs}")
+    out_dir = Path(out_dir) if out_dir is not None else Path("results") / chosen.name
+    path = out_dir / RESULTS_NAME
+    specs = build_grid(chosen)
+    finished = prepare_results_file(path, chosen, specs)
+    pending = [spec for spec in specs if spec.run_id not in finished]
+    # Longest runs first keeps the workers busy until the end.
+    pending.sort(key=lambda spec: spec.flops, reverse=True)
+    bar = _progress(sum(spec.flops for spec in pending), progress)
+    if jobs == 1 or len(pending) <= 1:
+        for spec in pending:
+            append_record(path, run_one(spec))
+            bar.update(spec.flops)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(min(jobs, len(pending)), initializer=_init_worker, initargs=(1,)) as pool:
+            for record in pool.imap_unordered(run_one, pending):
+                append_record(path, record)
+                bar.update(record["flops_6nd"])
+    bar.close()
+    return path

@@ -1,0 +1,231 @@
+"""Train one tiny GPT for a planned number of tokens and record its held-out loss curve.
+
+One run = one (model shape, token budget) point of an IsoFLOP sweep. The loop is
+nanoGPT's ``train.py`` reduced to what a scaling-law run needs:
+
+- AdamW (Loshchilov & Hutter 2019) with weight decay on the matrices only, gradient
+  clipping, and the warmup + cosine-to-10% schedule of :mod:`scalinglaws.schedule`
+  stretched over EXACTLY the planned number of steps (Hoffmann et al. 2022, App. B).
+- Random windows of ``n_ctx + 1`` bytes from the training split, drawn from a seeded
+  generator: the same seed gives the same batches and, on CPU, the same losses.
+- Held-out loss on a FIXED validation subset (evenly spaced windows of the validation
+  split, identical for every run) at log-spaced steps ending with the last one: the
+  curve feeds Approach 1, the final value Approaches 2 and 3. Evaluation is not part of
+  the training compute C.
+- A run whose training loss turns NaN/inf, or after warmup exceeds the loss of a
+  uniform guess (ln 256) by ``divergence_margin``, is stopped and reported as diverged.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .counting import TransformerShape
+from .model import GPT
+from .schedule import learning_rate, warmup_steps_for
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run's result (the sweep hashes it)."""
+
+    shape: TransformerShape
+    steps: int  # optimizer steps; tokens = steps * batch_size * n_ctx
+    batch_size: int  # sequences per step
+    peak_lr: float
+    seed: int = 0
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = 1.0
+    warmup_fraction: float = 0.05  # of the run, capped at warmup_max_steps
+    warmup_max_steps: int = 200
+    n_eval_points: int = 14  # log-spaced held-out evaluations, the last at the final step
+    first_eval_fraction: float = 0.02
+    eval_sequences: int = 256  # size of the fixed validation subset, in windows of n_ctx
+    divergence_margin: float = 1.0  # nats above ln(vocab) that count as blown up
+
+    def __post_init__(self) -> None:
+        if self.steps < 2 or self.batch_size < 1:
+            raise ValueError(f"need steps >= 2 and batch_size >= 1, got {self.steps} and {self.batch_size}")
+        if not self.peak_lr > 0:
+            raise ValueError(f"peak_lr must be positive, got {self.peak_lr}")
+        if self.n_eval_points < 1 or self.eval_sequences < 1:
+            raise ValueError("need at least one evaluation point and one validation sequence")
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.shape.n_ctx
+
+    @property
+    def tokens(self) -> int:
+        """Training tokens D the run will see (each window's n_ctx predicted bytes)."""
+        return self.steps * self.tokens_per_step
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How to run (not what): device, threads, bf16 autocast, torch.compile."""
+
+    device: str = "cpu"
+    bf16: bool = False
+    compile: bool = False
+    check_every: int = 1  # steps between divergence checks (each check syncs a GPU)
+
+    @classmethod
+    def default(cls) -> "Engine":
+        """CUDA with bf16 autocast and torch.compile when present, else plain fp32 CPU."""
+        if torch.cuda.is_available():
+            return cls(device="cuda", bf16=True, compile=True, check_every=50)
+        return cls()
+
+
+@dataclass
+class TrainResult:
+    final_loss: float  # held-out loss after the last step (nan if diverged)
+    curve_tokens: list[int] = field(default_factory=list)
+    curve_loss: list[float] = field(default_factory=list)
+    diverged: bool = False
+    steps_done: int = 0
+    tokens_seen: int = 0
+    wall_time_s: float = 0.0
+    initial_loss: float = float("nan")  # training loss of the very first batch
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def eval_schedule(total_steps: int, n_points: int, first_fraction: float = 0.02) -> list[int]:
+    """Steps (counted after the update) at which to evaluate: log-spaced, ending at total_steps."""
+    first = max(1.0, first_fraction * total_steps)
+    points = np.geomspace(first, total_steps, n_points) if n_points > 1 else np.array([total_steps])
+    steps = sorted({int(round(p)) for p in points} | {total_steps})
+    return [s for s in steps if 1 <= s <= total_steps]
+
+
+def validation_windows(val_tokens: np.ndarray, n_sequences: int, n_ctx: int) -> torch.Tensor:
+    """The fixed validation subset: ``n_sequences`` evenly spaced windows of n_ctx + 1 bytes.
+
+    Evenly spaced over the whole split (not the first few kilobytes) so the subset samples
+    every held-out document; deterministic, so every run is scored on the same bytes.
+    """
+    span = n_ctx + 1
+    if len(val_tokens) < span:
+        raise ValueError(f"validation split has {len(val_tokens)} tokens, fewer than one window of {span}")
+    n_sequences = min(n_sequences, len(val_tokens) // span)
+    starts = np.linspace(0, len(val_tokens) - span, n_sequences).astype(np.int64)
+    windows = np.stack([np.asarray(val_tokens[s:s + span]) for s in starts])
+    return torch.from_numpy(windows.astype(np.int64))
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, windows: torch.Tensor, batch_size: int, engine: Engine) -> float:
+    """Mean next-byte cross-entropy (nats) over the validation windows."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for chunk in windows.split(batch_size):
+        chunk = chunk.to(engine.device, non_blocking=True)
+        with autocast(engine):
+            _, loss = model(chunk[:, :-1], chunk[:, 1:])
+        total += loss.item() * chunk.shape[0]
+        count += chunk.shape[0]
+    model.train(was_training)
+    return total / count
+
+
+def autocast(engine: Engine):
+    device_type = "cuda" if engine.device.startswith("cuda") else "cpu"
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=engine.bf16)
+
+
+class BatchSampler:
+    """Random training windows from a 1-D byte array, reproducible from a seed."""
+
+    def __init__(self, train_tokens: np.ndarray, batch_size: int, n_ctx: int, seed: int, device: str):
+        if len(train_tokens) < n_ctx + 2:
+            raise ValueError(f"training split has {len(train_tokens)} tokens, too few for n_ctx={n_ctx}")
+        # The whole split in memory as a uint8 tensor (at most a few hundred MB of bytes).
+        self.data = torch.from_numpy(np.array(train_tokens, dtype=np.uint8))  # a writable copy
+        self.offsets = torch.arange(n_ctx + 1)
+        self.batch_size, self.n_ctx, self.device = batch_size, n_ctx, device
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        starts = torch.randint(len(self.data) - self.n_ctx - 1, (self.batch_size, 1), generator=self.generator)
+        window = self.data[starts + self.offsets].long()
+        if self.device != "cpu":
+            window = window.pin_memory().to(self.device, non_blocking=True)
+        return window[:, :-1], window[:, 1:]
+
+
+def make_optimizer(model: GPT, config: TrainConfig, engine: Engine) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices and embeddings only, not on biases or LayerNorm gains (nanoGPT)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.peak_lr, betas=config.betas, fused=True)
+
+
+def train(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
+          engine: Engine | None = None, eval_windows: torch.Tensor | None = None) -> TrainResult:
+    """Train a fresh model from ``config.seed`` and return its held-out loss curve.
+
+    Never raises on a diverging run: it stops and sets ``diverged``.
+    """
+    engine = engine or Engine.default()
+    shape = config.shape
+    torch.manual_seed(config.seed)
+    model = GPT(shape).to(engine.device)
+    step_model = torch.compile(model) if engine.compile else model
+    optimizer = make_optimizer(model, config, engine)
+    sampler = BatchSampler(train_tokens, config.batch_size, shape.n_ctx, config.seed, engine.device)
+    if eval_windows is None:
+        eval_windows = validation_windows(val_tokens, config.eval_sequences, shape.n_ctx)
+    eval_at = set(eval_schedule(config.steps, config.n_eval_points, config.first_eval_fraction))
+    eval_batch = max(config.batch_size, 64)
+    warmup = warmup_steps_for(config.steps, config.warmup_fraction, config.warmup_max_steps)
+    blow_up = math.log(shape.vocab_size) + config.divergence_margin
+
+    result = TrainResult(final_loss=float("nan"))
+    start = time.perf_counter()
+    for step in range(config.steps):
+        lr = learning_rate(step, config.steps, config.peak_lr, warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        inputs, targets = sampler.next()
+        with autocast(engine):
+            _, loss = step_model(inputs, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        if step == 0 or done % engine.check_every == 0 or done in eval_at:
+            value = loss.item()
+            if step == 0:
+                result.initial_loss = value
+            if not math.isfinite(value) or (done > warmup and value > blow_up):
+                result.diverged = True
+                break
+        if done in eval_at:
+            held_out = evaluate(step_model, eval_windows, eval_batch, engine)
+            if not math.isfinite(held_out):
+                result.diverged = True
+                break
+            result.curve_tokens.append(done * config.tokens_per_step)
+            result.curve_loss.append(held_out)
+    result.steps_done = done
+    result.tokens_seen = done * config.tokens_per_step
+    result.wall_time_s = time.perf_counter() - start
+    if not result.diverged:
+        result.final_loss = result.curve_loss[-1]
+    return result

@@ -1,0 +1,147 @@
+"""The sweep runner: the grid, resuming after kill -9, refusing a foreign results file."""
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalinglaws import counting
+from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
+from scalinglaws.sweep import PRESETS, build_grid, get_preset, run_sweep
+
+SMOKE_IDS = {spec.run_id for spec in build_grid(PRESETS["smoke"])}
+
+
+def run_ids(path):
+    return [record["run_id"] for record in load_results(path)[1]]
+
+
+def sweep_command(out):
+    return [sys.executable, "-m", "scalinglaws", "sweep", "--preset", "smoke", "--out", str(out), "--jobs", "1"]
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory):
+    """Start the smoke sweep, kill -9 its process group after the first finished run, rerun it."""
+    out = tmp_path_factory.mktemp("smoke")
+    path = out / "results.jsonl"
+    process = subprocess.Popen(sweep_command(out), start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists() and path.read_bytes().count(b"\n") >= 2:  # header + one finished run
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the sweep ended before it could be killed: the smoke preset is too short"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = path.read_bytes()
+    finished_before = before[:before.rfind(b"\n") + 1]
+    assert 1 <= len(run_ids(path)) < len(SMOKE_IDS)
+    completed = subprocess.run(sweep_command(out), capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    return path, finished_before
+
+
+def test_resume_after_kill_loses_nothing_and_duplicates_nothing(killed_and_resumed):
+    path, finished_before = killed_and_resumed
+    after = path.read_bytes()
+    assert after.startswith(finished_before)  # finished records byte-identical
+    ids = run_ids(path)
+    assert len(ids) == len(set(ids)) == len(SMOKE_IDS)
+    assert set(ids) == SMOKE_IDS
+
+
+def test_records_carry_what_the_fits_and_the_book_need(killed_and_resumed):
+    path, _ = killed_and_resumed
+    header, records = load_results(path)
+    assert header["preset"] == "smoke" and set(header["runs"]) == SMOKE_IDS
+    for record in records:
+        shape = counting.TransformerShape(**record["shape"])
+        assert record["params_total"] == counting.params_total(shape)
+        assert record["flops_6nd"] == pytest.approx(6 * record["params_total"] * record["tokens"])
+        assert record["flops_6nd"] == pytest.approx(record["budget"], rel=0.1)
+        assert record["flops_appendix_f"] == pytest.approx(
+            counting.chinchilla_flops_per_token(shape) * record["tokens"])
+        assert record["tokens_seen"] == record["tokens"] == record["curve_tokens"][-1]
+        assert record["final_loss"] == record["curve_loss"][-1] < math.log(256) - 1.5
+        assert not record["diverged"]
+        assert {"python", "torch", "numpy", "scalinglaws"} <= set(record["versions"])
+
+
+def test_a_truncated_last_line_is_dropped_and_its_run_redone(killed_and_resumed, tmp_path):
+    path, _ = killed_and_resumed
+    copy = tmp_path / "results.jsonl"
+    complete = path.read_bytes()
+    lines = complete.splitlines(keepends=True)
+    copy.write_bytes(b"".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])  # kill -9 mid-write
+    assert len(run_ids(copy)) == len(SMOKE_IDS) - 1
+    run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
+    repaired = copy.read_bytes()
+    assert repaired.startswith(b"".join(lines[:-1]))
+    assert sorted(run_ids(copy)) == sorted(SMOKE_IDS)
+
+
+def test_a_results_file_of_another_preset_is_refused(killed_and_resumed, tmp_path):
+    path, _ = killed_and_resumed
+    header, _ = load_results(path)
+    header["preset"] = "demo"
+    (tmp_path / "results.jsonl").write_text(json.dumps(header) + "\n")
+    with pytest.raises(ResultsMismatchError, match="preset 'demo', not 'smoke'.*new --out directory"):
+        run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
+
+
+def test_a_results_file_of_an_edited_grid_is_refused(killed_and_resumed, tmp_path):
+    path, _ = killed_and_resumed
+    copy = tmp_path / "results.jsonl"
+    shutil.copy(path, copy)
+    header, _ = load_results(path)
+    header["runs"].pop(sorted(header["runs"])[0])
+    header["runs"]["C1e+10-L9-d99-h9-ctx64-seed0"] = "0" * 16
+    header["grid_hash"] = "0" * 16
+    lines = copy.read_text().splitlines(keepends=True)
+    copy.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    with pytest.raises(ResultsMismatchError, match="1 runs added.*1 runs removed.*delete"):
+        run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
+
+
+def test_results_convert_to_runs_and_fit_to_finite_exponents(killed_and_resumed):
+    from scalinglaws.fitting.approach3 import fit_approach3
+
+    path, _ = killed_and_resumed
+    runs = results_to_runs(path)
+    assert len(runs) == len(SMOKE_IDS) and runs.has_curves
+    assert set(runs.budgets()) == set(PRESETS["smoke"].budgets)
+    fit = fit_approach3(runs)
+    assert np.isfinite([fit.alpha, fit.beta, fit.E, fit.A, fit.B]).all()
+    a = fit.beta / (fit.alpha + fit.beta)
+    assert 0 < a < 1
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ValueError, match="unknown preset 'nope'.*smoke"):
+        get_preset("nope")
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_budget_is_bracketed_and_spent(name):
+    preset = PRESETS[name]
+    grid = build_grid(preset)
+    assert {spec.budget for spec in grid} == set(preset.budgets)
+    for spec in grid:
+        assert spec.flops == pytest.approx(spec.budget, rel=0.1)  # D rounded to whole steps
+        n_params = counting.params_total(spec.config.shape)
+        assert spec.config.peak_lr == pytest.approx(preset.peak_lr(n_params))
+    for budget in preset.budgets:
+        sizes = [counting.params_total(spec.config.shape) for spec in grid if spec.budget == budget]
+        centre = math.sqrt(budget / (6 * preset.tokens_per_param_guess))
+        assert len(sizes) == preset.models_per_budget
+        assert min(sizes) < centre < max(sizes)  # the guessed optimum lies inside the bracket

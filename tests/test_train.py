@@ -1,0 +1,86 @@
+"""Training: deterministic from a seed, a tiny model learns Shakespeare, divergence is recorded."""
+
+import math
+
+import numpy as np
+import pytest
+
+from scalinglaws.corpus import load_tokens
+from scalinglaws.counting import TransformerShape
+from scalinglaws.train import Engine, TrainConfig, eval_schedule, train, validation_windows
+
+SHAPE = TransformerShape(n_layers=1, d_model=32, n_heads=4, n_ctx=64)
+
+
+@pytest.fixture(scope="module")
+def shakespeare():
+    return load_tokens("shakespeare", "train", progress=False), load_tokens("shakespeare", "validation", progress=False)
+
+
+def config(**changes):
+    settings = dict(shape=SHAPE, steps=60, batch_size=8, peak_lr=3e-3, eval_sequences=32, n_eval_points=5)
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def test_same_seed_gives_identical_losses_on_cpu(shakespeare):
+    first = train(config(seed=3), *shakespeare, Engine())
+    second = train(config(seed=3), *shakespeare, Engine())
+    other = train(config(seed=4), *shakespeare, Engine())
+    assert first.curve_loss == second.curve_loss
+    assert first.initial_loss == second.initial_loss
+    assert other.curve_loss != first.curve_loss
+
+
+def test_a_tiny_model_learns_shakespeare(shakespeare):
+    result = train(config(steps=400, batch_size=16, n_eval_points=12, eval_sequences=128), *shakespeare, Engine())
+    assert not result.diverged
+    assert result.initial_loss == pytest.approx(math.log(256), abs=0.05)
+    # Unigram byte entropy of English is ~3.0 nats... a model that learns context goes below it.
+    assert result.final_loss < 2.7
+    assert result.curve_loss[-1] < result.curve_loss[0] - 1.0
+    assert result.tokens_seen == 400 * 16 * 64
+    assert result.curve_tokens[-1] == result.tokens_seen
+    assert len(result.curve_tokens) == 12
+
+
+def test_an_absurd_learning_rate_is_recorded_as_diverged_without_raising(shakespeare):
+    result = train(config(steps=200, peak_lr=50.0), *shakespeare, Engine())
+    assert result.diverged
+    assert math.isnan(result.final_loss)
+    assert result.steps_done < 200
+
+
+def test_a_nan_in_the_loss_stops_the_run(shakespeare, monkeypatch):
+    import torch
+    import torch.nn.functional as F
+
+    real = F.cross_entropy
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        loss = real(*args, **kwargs)
+        if not torch.is_grad_enabled():  # a held-out evaluation, not a training step
+            return loss
+        calls["n"] += 1
+        return loss * float("nan") if calls["n"] == 5 else loss
+
+    monkeypatch.setattr(F, "cross_entropy", poisoned)
+    result = train(config(steps=50), *shakespeare, Engine())
+    assert result.diverged and result.steps_done == 5
+
+
+def test_evaluation_points_are_log_spaced_and_end_at_the_last_step():
+    steps = eval_schedule(10_000, 14, 0.02)
+    assert steps[0] == 200 and steps[-1] == 10_000 and len(steps) == 14
+    ratios = np.diff(np.log(steps))
+    assert np.allclose(ratios, ratios[0], atol=0.005)  # equal steps in log, up to rounding
+    assert eval_schedule(5, 14)[-1] == 5  # short runs: unique points, still ending at the last step
+
+
+def test_validation_subset_is_fixed_and_spread_over_the_split():
+    data = np.arange(10_000) % 251
+    windows = validation_windows(data, 10, 64)
+    assert windows.shape == (10, 65)
+    assert windows[0, 0] == 0 and windows[-1, -1] == data[-1]
+    assert np.array_equal(windows.numpy(), validation_windows(data, 10, 64).numpy())
