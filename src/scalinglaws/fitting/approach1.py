@@ -1,0 +1,124 @@
+"""Approach 1: the envelope of training curves (Hoffmann et al. 2022, Section 3.1, Figure 2).
+
+Every run's loss curve is a path through (FLOPs, loss): at a curve point with t tokens seen,
+the run has spent C * t / D FLOPs. At each of 1,500 log-spaced FLOP values
+(:data:`constants.APPROACH1_GRID_POINTS`) the run with the lowest (interpolated) loss is the
+best use of that compute; its size is N_opt(C) and the tokens it has seen there are D_opt(C).
+Power laws through those pairs give N_opt ~ C^a and D_opt ~ C^b.
+
+Choices this module makes, and why:
+
+- Smoothing: each curve's loss is replaced by a centred moving average over
+  ``SMOOTHING_WINDOW`` = 5 evaluations (shorter at the ends), enough to stop evaluation noise
+  from electing a model at one grid point and dropping it at the next. Hoffmann also smooth
+  their curves before taking the envelope.
+- Warmup: the first ``EARLY_FRACTION`` = 10% of each run's tokens are dropped; there the
+  learning rate is still warming up and the loss says little about the model size.
+- Interpolation: linear in log FLOPs between a run's (smoothed) evaluations, never
+  extrapolated beyond its first kept and its last point.
+- FLOP range: the grid spans the FLOPs covered by the kept curve points. A grid value is used
+  only where at least ``MIN_COVERING_RUNS`` = 3 runs have curve points there, and where the
+  winning model size is neither the smallest nor the largest size among those runs: if it
+  were, a size that was not trained might have won, and the envelope there is not resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import constants
+from ..runs import Runs
+from .powerlaw import FitFailure, PowerLawFit, fit_power_law
+
+SMOOTHING_WINDOW = 5
+EARLY_FRACTION = 0.10
+MIN_COVERING_RUNS = 3
+
+
+@dataclass(frozen=True, eq=False)
+class Approach1Fit:
+    """The envelope (C, N_opt, D_opt) at the used grid points and the power laws through it."""
+
+    n_law: PowerLawFit
+    d_law: PowerLawFit
+    flops: np.ndarray
+    n_opt: np.ndarray
+    d_opt: np.ndarray
+    loss: np.ndarray
+    n_grid_points: int
+
+    @property
+    def a(self) -> float:
+        return self.n_law.exponent
+
+    @property
+    def b(self) -> float:
+        return self.d_law.exponent
+
+
+def smooth(values, window: int = SMOOTHING_WINDOW) -> np.ndarray:
+    """Centred moving average; the window shrinks symmetrically near the ends."""
+    values = np.asarray(values, dtype=float)
+    half = window // 2
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(values.size)
+    reach = np.minimum(np.minimum(index, values.size - 1 - index), half)
+    return (cumulative[index + reach + 1] - cumulative[index - reach]) / (2 * reach + 1)
+
+
+def _kept_curve(run):
+    """(log FLOPs, smoothed loss) of a run's curve after dropping the warmup part."""
+    loss = smooth(run.curve_loss)
+    keep = run.curve_tokens >= EARLY_FRACTION * run.tokens
+    return np.log(run.curve_flops[keep]), loss[keep]
+
+
+def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS):
+    """Minimum-loss run at each of ``grid_points`` log-spaced FLOPs (module docstring).
+
+    Returns (flops, n_opt, d_opt, loss) at the grid points that pass the coverage rules.
+    """
+    curves = [run for run in runs.without_diverged() if run.has_curve]
+    if not curves:
+        raise ValueError("Approach 1 needs loss curves (curve_tokens and curve_loss) for the runs; "
+                         "none of the non-diverged runs has one")
+    kept = [_kept_curve(run) for run in curves]
+    kept = [(run, log_c, loss) for run, (log_c, loss) in zip(curves, kept) if log_c.size >= 2]
+    if len(kept) < MIN_COVERING_RUNS:
+        raise FitFailure("Approach 1: too few runs with curves",
+                         f"{len(kept)} with >= 2 points after warmup, need {MIN_COVERING_RUNS}")
+    low = min(log_c[0] for _, log_c, _ in kept)
+    high = max(log_c[-1] for _, log_c, _ in kept)
+    grid = np.linspace(low, high, grid_points)
+    losses = np.full((len(kept), grid_points), np.inf)
+    for row, (_, log_c, loss) in enumerate(kept):
+        inside = (grid >= log_c[0]) & (grid <= log_c[-1])
+        losses[row, inside] = np.interp(grid[inside], log_c, loss)
+    sizes = np.array([run.params for run, _, _ in kept])
+    covered = np.isfinite(losses)
+    winner = np.argmin(losses, axis=0)
+    smallest = np.where(covered, sizes[:, None], np.inf).min(axis=0)
+    largest = np.where(covered, sizes[:, None], -np.inf).max(axis=0)
+    n_opt = sizes[winner]
+    use = (covered.sum(axis=0) >= MIN_COVERING_RUNS) & (n_opt > smallest) & (n_opt < largest)
+    flops = np.exp(grid[use])
+    winners = [kept[index][0] for index in winner[use]]
+    d_opt = np.array([run.tokens * c / run.flops for run, c in zip(winners, flops)])
+    return flops, n_opt[use], d_opt, losses[winner[use], np.flatnonzero(use)]
+
+
+def fit_approach1(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS) -> Approach1Fit:
+    """Envelope of training curves, then power laws N_opt ~ C^a and D_opt ~ C^b.
+
+    Raises ValueError when no run has a curve, FitFailure when the envelope is resolved at
+    too few grid points or picks fewer than 2 model sizes.
+    """
+    flops, n_opt, d_opt, loss = envelope(runs, grid_points)
+    if np.unique(n_opt).size < 2:
+        raise FitFailure("Approach 1: envelope resolved for fewer than 2 model sizes",
+                         f"{flops.size} of {grid_points} grid points usable; train more sizes or "
+                         "longer curves so that several sizes are optimal somewhere")
+    return Approach1Fit(n_law=fit_power_law(flops, n_opt), d_law=fit_power_law(flops, d_opt),
+                        flops=flops, n_opt=n_opt, d_opt=d_opt, loss=loss, n_grid_points=int(flops.size))

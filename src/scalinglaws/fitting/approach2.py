@@ -1,0 +1,164 @@
+"""Approach 2: IsoFLOP profiles (Hoffmann et al. 2022, Section 3.2, Figure 3).
+
+For each fixed compute budget C, several model sizes N are trained on D = C / 6N tokens. The
+final loss against log N is fitted with a parabola; its minimum is N_opt(C), and
+D_opt(C) = C / (6 N_opt). Power laws through the (C, N_opt) and (C, D_opt) pairs give
+N_opt ~ C^a and D_opt ~ C^b.
+
+Small sweeps have bad runs (a loss spike, an unlucky seed), and one of them can drag a
+three-to-six-point parabola anywhere. So each profile is fitted robustly:
+
+1. a soft-L1 fit (``scipy.optimize.least_squares(loss="soft_l1")``) with a scale of 1% of
+   the median loss, which already gives a far-off point only a square-root pull;
+2. points whose residual from that fit exceeds ``OUTLIER_SIGMAS`` robust standard deviations
+   (1.4826 x the median absolute residual, floored at 0.1% of the median loss) are outliers;
+3. an ordinary least-squares parabola through the remaining points (when at least 3 distinct
+   sizes remain) is the profile; outliers are counted in the report.
+
+Diverged runs are skipped. A profile is used only if its parabola opens upwards and its
+minimum lies inside the sampled sizes; otherwise it is reported with the reason and left out
+(extrapolating a minimum is what the flag is for).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from ..runs import Runs
+from .powerlaw import FitFailure, PowerLawFit, fit_power_law
+
+#: Sizes needed per budget to fit a parabola, and budgets needed to fit a power law.
+MIN_SIZES_PER_BUDGET = 3
+MIN_BUDGETS = 2
+#: soft-L1 scale as a fraction of the median loss (noise in final losses is ~0.1-1%).
+SOFT_L1_SCALE = 0.01
+#: Residuals beyond this many robust standard deviations are outliers.
+OUTLIER_SIGMAS = 5.0
+#: Floor on the robust standard deviation, as a fraction of the median loss, so that
+#: noise-free profiles do not turn rounding errors into outliers.
+OUTLIER_FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class IsoFlopProfile:
+    """One budget's parabola L = c0 + c1 x + c2 x^2 in x = ln N, and its minimum."""
+
+    budget: float
+    n_runs: int
+    n_outliers: int
+    coefficients: tuple[float, float, float]
+    n_opt: float
+    loss_min: float
+    in_range: bool
+    reason: str
+
+    @property
+    def curvature(self) -> float:
+        """d^2 L / d(ln N)^2 = 2 c2: positive when the profile has a minimum."""
+        return 2.0 * self.coefficients[2]
+
+    @property
+    def usable(self) -> bool:
+        return self.reason == ""
+
+    @property
+    def d_opt(self) -> float:
+        return self.budget / (6.0 * self.n_opt)
+
+
+@dataclass(frozen=True)
+class Approach2Fit:
+    """N_opt = n_law(C), D_opt = d_law(C) from the usable profiles."""
+
+    n_law: PowerLawFit
+    d_law: PowerLawFit
+    profiles: tuple[IsoFlopProfile, ...]
+
+    @property
+    def a(self) -> float:
+        return self.n_law.exponent
+
+    @property
+    def b(self) -> float:
+        return self.d_law.exponent
+
+    @property
+    def flagged(self) -> tuple[IsoFlopProfile, ...]:
+        """Profiles left out of the power laws, each with its reason."""
+        return tuple(profile for profile in self.profiles if not profile.usable)
+
+
+def _parabola(x, y, initial):
+    def residuals(c):
+        return c[0] + c[1] * x + c[2] * x * x - y
+
+    scale = SOFT_L1_SCALE * float(np.median(y))
+    return least_squares(residuals, initial, loss="soft_l1", f_scale=scale).x
+
+
+def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
+    """Robust parabola in ln N through one budget's final losses (module docstring, steps 1-3)."""
+    params = np.asarray(params, dtype=float)
+    losses = np.asarray(losses, dtype=float)
+    if np.unique(params).size < MIN_SIZES_PER_BUDGET:
+        return IsoFlopProfile(budget, params.size, 0, (math.nan,) * 3, math.nan, math.nan, False,
+                              f"fewer than {MIN_SIZES_PER_BUDGET} distinct model sizes")
+    # Centre x for conditioning; coefficients are converted back to x = ln N below.
+    centre = float(np.mean(np.log(params)))
+    x = np.log(params) - centre
+    robust = _parabola(x, losses, np.polyfit(x, losses, 2)[::-1])
+    residual = robust[0] + robust[1] * x + robust[2] * x * x - losses
+    sigma = max(1.4826 * float(np.median(np.abs(residual))), OUTLIER_FLOOR * float(np.median(losses)))
+    inlier = np.abs(residual) <= OUTLIER_SIGMAS * sigma
+    if np.unique(params[inlier]).size >= MIN_SIZES_PER_BUDGET:
+        c0, c1, c2 = np.polyfit(x[inlier], losses[inlier], 2)[::-1]
+    else:
+        c0, c1, c2 = robust
+        inlier = np.ones_like(inlier)
+    # Back to x = ln N: c0 + c1 (X - m) + c2 (X - m)^2.
+    coefficients = (c0 - c1 * centre + c2 * centre**2, c1 - 2 * c2 * centre, c2)
+    n_outliers = int(np.sum(~inlier))
+    if not c2 > 0:
+        return IsoFlopProfile(budget, params.size, n_outliers, coefficients, math.nan, math.nan, False,
+                              "parabola opens downwards (no minimum)")
+    x_min = -c1 / (2 * c2)
+    loss_min = c0 - c1 * c1 / (4 * c2)
+    in_range = bool(x[inlier].min() <= x_min <= x[inlier].max())
+    reason = "" if in_range else "minimum outside the sampled sizes"
+    return IsoFlopProfile(budget, params.size, n_outliers, coefficients, math.exp(x_min + centre),
+                          float(loss_min), in_range, reason)
+
+
+def fit_approach2(runs: Runs) -> Approach2Fit:
+    """IsoFLOP profiles per budget (``runs.budgets()``), then power laws for N_opt and D_opt.
+
+    Raises ValueError unless at least 2 budgets have >= 3 distinct sizes among non-diverged
+    runs, and FitFailure when fewer than 2 profiles have an in-range minimum.
+    """
+    usable = runs.without_diverged()
+    if len(usable) == 0:
+        raise ValueError("Approach 2 needs at least 2 IsoFLOP budgets with >= 3 model sizes each; "
+                         "got no non-diverged runs")
+    budgets = usable.budgets()
+    params, losses = usable.params, usable.loss
+    labels = np.unique(budgets)
+    sizes = {label: np.unique(params[budgets == label]).size for label in labels}
+    enough = [label for label in labels if sizes[label] >= MIN_SIZES_PER_BUDGET]
+    if len(enough) < MIN_BUDGETS:
+        found = ", ".join(f"{label:.3g} FLOPs: {sizes[label]} sizes" for label in labels)
+        raise ValueError(f"Approach 2 needs at least {MIN_BUDGETS} IsoFLOP budgets with "
+                         f">= {MIN_SIZES_PER_BUDGET} model sizes each; got {found}")
+    profiles = tuple(fit_isoflop_profile(label, params[budgets == label], losses[budgets == label])
+                     for label in labels)
+    good = [profile for profile in profiles if profile.usable]
+    if len(good) < MIN_BUDGETS:
+        detail = "; ".join(f"{p.budget:.3g} FLOPs: {p.reason or 'ok'}" for p in profiles)
+        raise FitFailure("Approach 2: fewer than 2 budgets with an in-range minimum", detail)
+    flops = np.array([profile.budget for profile in good])
+    n_opt = np.array([profile.n_opt for profile in good])
+    return Approach2Fit(n_law=fit_power_law(flops, n_opt), d_law=fit_power_law(flops, flops / (6.0 * n_opt)),
+                        profiles=profiles)
