@@ -6,7 +6,7 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: book test browser clean
+.PHONY: book student test browser clean
 
 $(VENV)/installed.stamp: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,6 +15,13 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 
 book: $(VENV)/installed.stamp
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+
+# The student edition: the same book with every exercise's solution hidden, built from
+# _config.yml plus `hide_solutions: true` into _build/student/_build/html.
+student: $(VENV)/installed.stamp
+	$(PYTHON) -m scalinglaws.book student-config _config.yml _build/student/_config.yml
+	$(VENV)/bin/jupyter-book build . --config _build/student/_config.yml --path-output _build/student \
+		--warningiserror --nitpick --keep-going --all
 
 browser:
 	bash tests/install_browser.sh

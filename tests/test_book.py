@@ -1,0 +1,99 @@
+"""The book's conventions, checked on the sources (no build, no browser).
+
+- ``_config.yml``'s ``repository.url`` is the one address of the repository: the package
+  constant and every chapter's Colab install line must agree with it.
+- Every chapter opens with its title and its runtime on a 2-core laptop, installs the
+  package when it is missing (first code cell), and imports in one place.
+- The book loads nothing from other sites: no intersphinx, MathJax served offline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scalinglaws import book
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
+CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))
+IMPORT_LINE = re.compile(r"^\s*(import \w|from \S+ import )", re.MULTILINE)
+
+
+def cells_of(path: Path) -> list[dict]:
+    return [
+        {"type": cell["cell_type"], "source": "".join(cell["source"])}
+        for cell in json.loads(path.read_text())["cells"]
+    ]
+
+
+def test_repository_url_has_one_source():
+    assert book.REPOSITORY_URL == CONFIG["repository"]["url"]
+    assert book.PIP_INSTALL_SPEC == f"git+{CONFIG['repository']['url']}"
+
+
+def test_launch_buttons_are_configured():
+    launch = CONFIG["launch_buttons"]
+    assert launch["colab_url"] == "https://colab.research.google.com"
+    assert launch["binderhub_url"] == "https://mybinder.org"
+
+
+def test_no_intersphinx_and_offline_mathjax():
+    sphinx = CONFIG["sphinx"]
+    assert sphinx["config"]["intersphinx_mapping"] == {}
+    assert "sphinx.ext.intersphinx" not in sphinx.get("extra_extensions", [])
+    assert "sphinx-mathjax-offline" in sphinx["extra_extensions"]
+
+
+def test_every_notebook_is_in_the_toc():
+    toc_text = (REPO / "_toc.yml").read_text()
+    missing = [path.stem for path in CHAPTERS if f"book/{path.stem}" not in toc_text]
+    assert not missing, f"notebooks that the website does not show: {missing}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
+def test_chapter_opens_with_title_and_runtime(path):
+    first = cells_of(path)[0]
+    assert first["type"] == "markdown"
+    lines = [line for line in first["source"].splitlines() if line.strip()]
+    assert lines[0].startswith("# "), f"{path.name}: the first line must be the chapter title"
+    assert "2-core laptop" in lines[1], f"{path.name}: the line under the title must state the runtime on a 2-core laptop"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
+def test_chapter_installs_the_package_when_opened_alone(path):
+    code = [cell["source"] for cell in cells_of(path) if cell["type"] == "code"]
+    first = code[0]
+    assert "import scalinglaws" in first and "except ImportError" in first, (
+        f"{path.name}: the first code cell must install the package when it is missing")
+    assert f'%pip install --quiet "{book.PIP_INSTALL_SPEC}"' in first, (
+        f"{path.name}: the install line must use the repository of _config.yml: {book.PIP_INSTALL_SPEC}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
+def test_chapter_imports_in_one_place(path):
+    code = [cell["source"] for cell in cells_of(path) if cell["type"] == "code"]
+    # The install cell may be the imports cell too (chapters 1-3) or stand before it.
+    late = [i for i, source in enumerate(code[2:], start=2) if IMPORT_LINE.search(source)]
+    assert not late, f"{path.name}: code cells {late} import; keep every import in the imports cell"
+
+
+def test_student_config_hides_solutions_and_sources(tmp_path):
+    out = book.write_student_config(REPO / "_config.yml", tmp_path / "student.yml")
+    student = yaml.safe_load(out.read_text())
+    assert student["sphinx"]["config"]["hide_solutions"] is True
+    assert student["sphinx"]["config"]["html_copy_source"] is False
+    # Everything else is the book's own configuration.
+    for key in ("repository", "launch_buttons", "bibtex_bibfiles", "execute"):
+        assert student[key] == CONFIG[key]
+
+
+def test_student_config_rejects_a_file_that_is_not_a_config(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(ValueError, match="not a Jupyter Book configuration"):
+        book.write_student_config(bad, tmp_path / "out.yml")
