@@ -1,0 +1,51 @@
+"""Approach 1: envelope of training curves (Hoffmann Sec. 3.1)."""
+
+import numpy as np
+import pytest
+
+from scalinglaws import constants
+from scalinglaws.fitting.approach1 import MIN_COVERING_RUNS, envelope, fit_approach1, smooth
+from scalinglaws.fitting.powerlaw import FitFailure
+from scalinglaws.fitting.synthetic import curve_runs, isoflop_runs
+from scalinglaws.laws import allocation_exponents, optimal_allocation
+
+TRUTH = constants.BESIROGLU_REFIT
+A_TRUE, B_TRUE = allocation_exponents(TRUTH)
+SIZES = np.geomspace(1e6, 1e9, 25)
+
+
+def test_smoothing_is_a_centred_moving_average():
+    np.testing.assert_allclose(smooth([1, 2, 3, 4, 5, 6, 7]), [1, 2, 3, 4, 5, 6, 7])
+    np.testing.assert_allclose(smooth([0, 0, 5, 0, 0, 0, 0]), [0, 5 / 3, 1, 1, 1, 0, 0])
+
+
+def test_recovers_a_and_b_from_noise_free_curves():
+    fit = fit_approach1(curve_runs(SIZES))
+    assert fit.a == pytest.approx(A_TRUE, abs=0.02)
+    assert fit.b == pytest.approx(B_TRUE, abs=0.02)
+    # Spends its FLOPs: D_opt is the tokens seen at that point, so 6 N_opt D_opt = C.
+    np.testing.assert_allclose(6 * fit.n_opt * fit.d_opt, fit.flops, rtol=1e-9)
+
+
+def test_recovers_a_from_noisy_curves():
+    fit = fit_approach1(curve_runs(SIZES, noise=0.003, seed=2))
+    assert fit.a == pytest.approx(A_TRUE, abs=0.02)
+    assert fit.n_grid_points > 0.5 * constants.APPROACH1_GRID_POINTS
+
+
+def test_envelope_picks_the_law_s_optimal_size():
+    flops, n_opt, _, _ = envelope(curve_runs(SIZES))
+    expected, _ = optimal_allocation(TRUTH, flops)
+    # Sizes are 1.33x apart, so the best trained size is within that factor of N_opt.
+    ratio = n_opt / expected
+    assert np.all((ratio > 1 / 1.4) & (ratio < 1.4))
+
+
+def test_needs_curves():
+    with pytest.raises(ValueError, match="Approach 1 needs loss curves"):
+        fit_approach1(isoflop_runs((1e19, 1e20)))
+
+
+def test_too_few_runs_is_a_fit_failure():
+    with pytest.raises(FitFailure, match=f"too few runs with curves.*need {MIN_COVERING_RUNS}"):
+        fit_approach1(curve_runs(SIZES[:2]))

@@ -1,0 +1,95 @@
+"""Approach 2: IsoFLOP profiles (Hoffmann Sec. 3.2), robust to a bad run."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from scalinglaws import constants
+from scalinglaws.fitting.approach2 import fit_approach2, fit_isoflop_profile
+from scalinglaws.fitting.powerlaw import FitFailure, fit_power_law
+from scalinglaws.fitting.synthetic import isoflop_runs
+from scalinglaws.laws import allocation_exponents, optimal_allocation, parametric_loss
+from scalinglaws.runs import Runs
+
+TRUTH = constants.BESIROGLU_REFIT
+A_TRUE, B_TRUE = allocation_exponents(TRUTH)
+
+
+def test_power_law_recovers_exponent_and_coefficient():
+    x = np.geomspace(1e18, 1e22, 5)
+    fit = fit_power_law(x, 0.1 * x**0.5)
+    assert fit.exponent == pytest.approx(0.5) and fit.coefficient == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="needs at least 2 points, got 1"):
+        fit_power_law([1.0], [2.0])
+    with pytest.raises(ValueError, match="must be positive and finite"):
+        fit_power_law([1.0, -2.0], [2.0, 3.0])
+
+
+def test_noise_free_profiles_find_the_law_s_optimum():
+    fit = fit_approach2(isoflop_runs(constants.APPROACH2_BUDGETS))
+    assert fit.a == pytest.approx(A_TRUE, abs=1e-3)
+    assert fit.b == pytest.approx(B_TRUE, abs=1e-3)
+    for profile in fit.profiles:
+        expected, _ = optimal_allocation(TRUTH, profile.budget)
+        assert profile.n_opt == pytest.approx(expected, rel=0.02)
+        assert profile.in_range and profile.curvature > 0 and profile.n_outliers == 0
+
+
+def test_noisy_runs_recover_a_within_002():
+    fit = fit_approach2(isoflop_runs(constants.APPROACH2_BUDGETS, noise=0.005, seed=1))
+    assert fit.a == pytest.approx(A_TRUE, abs=0.02)
+    assert fit.b == pytest.approx(B_TRUE, abs=0.02)
+
+
+def test_one_wildly_bad_run_does_not_capsize_it():
+    runs = list(isoflop_runs(constants.APPROACH2_BUDGETS, noise=0.005, seed=1))
+    runs[24] = replace(runs[24], loss=runs[24].loss * 3)  # a loss spike in the 4th budget
+    fit = fit_approach2(Runs(tuple(runs)))
+    assert fit.a == pytest.approx(A_TRUE, abs=0.02)
+    assert [profile.n_outliers for profile in fit.profiles] == [0, 0, 0, 1, 0, 0, 0, 0, 0]
+    # Ordinary least squares on the same profile would have been pulled far off.
+    bad_budget = [run for run in runs if run.budget == runs[24].budget]
+    params = np.log([run.params for run in bad_budget])
+    c2, c1, _ = np.polyfit(params, [run.loss for run in bad_budget], 2)
+    expected, _ = optimal_allocation(TRUTH, runs[24].budget)
+    assert c2 < 0  # the spike in the middle turns the parabola upside down
+    assert fit.profiles[3].n_opt == pytest.approx(expected, rel=0.1)
+
+
+def test_diverged_runs_are_skipped():
+    runs = list(isoflop_runs(constants.APPROACH2_BUDGETS, noise=0.005, seed=1))
+    runs[24] = replace(runs[24], loss=float("nan"), diverged=True)
+    fit = fit_approach2(Runs(tuple(runs)))
+    assert fit.profiles[3].n_runs == 6
+    assert fit.a == pytest.approx(A_TRUE, abs=0.02)
+
+
+def test_minimum_outside_the_sampled_sizes_is_flagged_not_used():
+    budget = 1e20
+    centre, _ = optimal_allocation(TRUTH, budget)
+    sizes = centre * np.geomspace(2, 8, 5)  # all larger than N_opt: loss rises throughout
+    profile = fit_isoflop_profile(budget, sizes, TRUTH.E + TRUTH.A / sizes**TRUTH.alpha
+                                  + TRUTH.B / (budget / (6 * sizes)) ** TRUTH.beta)
+    assert not profile.in_range and not profile.usable
+    assert profile.reason == "minimum outside the sampled sizes"
+    runs = isoflop_runs(constants.APPROACH2_BUDGETS[:3], noise=0.0)
+    shifted = [replace(run, params=run.params * 8, tokens=run.tokens / 8,
+                       loss=float(parametric_loss(TRUTH, run.params * 8, run.tokens / 8)))
+               if run.budget == 3e19 else run for run in runs]
+    fit = fit_approach2(Runs(tuple(shifted)))
+    assert [p.budget for p in fit.flagged] == [3e19]
+
+
+def test_too_few_in_range_profiles_is_a_fit_failure():
+    runs = isoflop_runs((1e19, 1e20), sizes_per_budget=3, size_span=16.0)
+    downwards = [replace(run, loss=5.0 - abs(np.log(run.params) - 20)) for run in runs]
+    with pytest.raises(FitFailure, match="fewer than 2 budgets with an in-range minimum"):
+        fit_approach2(Runs(tuple(downwards)))
+
+
+def test_single_budget_or_too_few_sizes_is_a_value_error_saying_what_is_needed():
+    with pytest.raises(ValueError, match=r"at least 2 IsoFLOP budgets with >= 3 model sizes each; got 1e\+19 FLOPs: 7 sizes"):
+        fit_approach2(isoflop_runs((1e19,)))
+    with pytest.raises(ValueError, match="at least 2 IsoFLOP budgets with >= 3 model sizes"):
+        fit_approach2(isoflop_runs((1e19, 1e20), sizes_per_budget=2))

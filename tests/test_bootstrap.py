@@ -1,0 +1,84 @@
+"""Bootstrap: intervals contain the truth, failures are counted, results are reproducible."""
+
+import numpy as np
+import pytest
+
+from scalinglaws import constants
+from scalinglaws.fitting.bootstrap import bootstrap_approach1, bootstrap_approach2, bootstrap_approach3
+from scalinglaws.fitting.report import fit_all
+from scalinglaws.fitting.synthetic import curve_runs, isoflop_runs
+from scalinglaws.laws import allocation_exponents
+
+TRUTH = constants.BESIROGLU_REFIT
+A_TRUE, B_TRUE = allocation_exponents(TRUTH)
+
+
+@pytest.fixture(scope="module")
+def isoflop():
+    return isoflop_runs(constants.APPROACH2_BUDGETS, noise=0.003, seed=4)
+
+
+def contains(interval, value):
+    return interval[0] <= value <= interval[1]
+
+
+def test_approach2_intervals_contain_the_truth(isoflop):
+    result = bootstrap_approach2(isoflop, n_resamples=100, seed=0)
+    assert result.n_resamples == 100 and result.n_failed == 0
+    low, high = result.interval("a", (2.5, 97.5))
+    assert contains((low, high), A_TRUE) and high - low < 0.1
+    assert contains(result.interval("b", (2.5, 97.5)), B_TRUE)
+    narrow, wide = result.interval("a"), (low, high)
+    assert wide[0] <= narrow[0] < narrow[1] <= wide[1]
+
+
+def test_approach3_intervals_contain_the_truth(isoflop):
+    result = bootstrap_approach3(isoflop, n_resamples=100, seed=0)
+    assert result.n_succeeded == 100
+    for name, truth in (("a", A_TRUE), ("alpha", TRUTH.alpha), ("beta", TRUTH.beta), ("E", TRUTH.E)):
+        assert contains(result.interval(name, (2.5, 97.5)), truth), name
+
+
+def test_approach1_intervals_contain_the_truth():
+    runs = curve_runs(np.geomspace(1e6, 1e9, 25), noise=0.003, seed=2)
+    result = bootstrap_approach1(runs, n_resamples=30, seed=0, grid_points=300)
+    assert result.n_failed == 0
+    assert contains(result.interval("a", (2.5, 97.5)), A_TRUE)
+
+
+def test_failures_are_counted_not_dropped():
+    """Two budgets of 3 sizes: most resamples repeat a size and leave a budget without a parabola."""
+    runs = isoflop_runs((1e19, 1e20), sizes_per_budget=3, noise=0.005)
+    result = bootstrap_approach2(runs, n_resamples=40, seed=0)
+    assert result.n_failed > 20
+    assert result.n_failed + result.samples["a"].size == 40 == result.n_resamples
+    assert list(result.failures) == ["Approach 2 needs at least 2 IsoFLOP budgets with >= 3 model sizes each"]
+
+
+def test_lost_budgets_in_successful_refits_are_flagged():
+    runs = isoflop_runs((1e19, 1e20, 1e21), sizes_per_budget=3, noise=0.005)
+    result = bootstrap_approach2(runs, n_resamples=40, seed=1)
+    flagged = result.flagged.get("budget left out: fewer than 3 distinct model sizes", 0)
+    assert flagged > 0 and result.n_failed > 0
+
+
+def test_same_seed_same_result_other_seed_other_result(isoflop):
+    first = bootstrap_approach3(isoflop, n_resamples=20, seed=7)
+    again = bootstrap_approach3(isoflop, n_resamples=20, seed=7)
+    other = bootstrap_approach3(isoflop, n_resamples=20, seed=8)
+    np.testing.assert_array_equal(first.samples["alpha"], again.samples["alpha"])
+    assert not np.array_equal(first.samples["alpha"], other.samples["alpha"])
+    np.testing.assert_array_equal(bootstrap_approach2(isoflop, 10, seed=3).samples["a"],
+                                  bootstrap_approach2(isoflop, 10, seed=3).samples["a"])
+
+
+def test_fit_all_report_runs_what_the_data_allow(isoflop):
+    report = fit_all(isoflop, n_bootstrap=20, seed=0)
+    text = report.format()
+    assert "skipped: the runs have no loss curves" in text
+    fitted = {r.label: r for r in report.approaches if r.fit is not None}
+    assert fitted["2. IsoFLOP profiles"].fit.a == pytest.approx(A_TRUE, abs=0.02)
+    assert fitted["3. Parametric modelling of the loss"].fit.a == pytest.approx(A_TRUE, abs=0.02)
+    assert "20/20 ok" in text and "Hoffmann et al. (2022), Table 2" in text and "0.462-0.534" in text
+    with pytest.raises(ValueError, match="n_bootstrap must be >= 0"):
+        fit_all(isoflop, n_bootstrap=-1)
