@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 
 BOOK_STYLE = {
     "figure.facecolor": "white",
@@ -46,3 +47,14 @@ def loglog_axes(xlabel: str, ylabel: str, title: str | None = None, ax=None):
     if title:
         ax.set_title(title)
     return fig, ax
+
+
+def plain_tick_labels(axis) -> None:
+    """Label a log axis with plain numbers (2, 3, 4) instead of 2x10^0, 3x10^0, ...
+
+    For axes that span about a decade or less, such as losses in nats per token, where
+    matplotlib's default labels the minor ticks in scientific notation.
+    """
+    formatter = mticker.FuncFormatter(lambda value, _position: f"{value:g}")
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(formatter)
