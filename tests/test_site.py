@@ -7,7 +7,7 @@ opened in headless Chromium (Debian's ``chromium`` and ``chromedriver``, install
 
 - MathJax, served from the build itself, typeset every formula, left no raw TeX and
   reported no error;
-- every image loaded;
+- every image loaded, and every file the page asked for exists;
 - the page is reachable from the sidebar navigation;
 - the browser made no request to any other machine.
 
@@ -138,16 +138,23 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def requested_urls(driver) -> list[str]:
-    """URLs the page requested since the log was last read (Chrome DevTools events)."""
-    urls = []
+def network_log(driver) -> tuple[list[str], list[str]]:
+    """Requests since the log was last read (Chrome DevTools events): every URL requested,
+    and "status URL" for each answered with an HTTP error."""
+    requested, failed = [], []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
         if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
+            requested.append(params["request"]["url"])
         elif message["method"] == "Network.webSocketCreated":
-            urls.append(message["params"]["url"])
-    return urls
+            requested.append(params["url"])
+        elif message["method"] == "Network.responseReceived":
+            response = params["response"]
+            # The browser asks for /favicon.ico on its own; the book has none.
+            if response["status"] >= 400 and not response["url"].endswith("/favicon.ico"):
+                failed.append(f"{response['status']} {response['url']}")
+    return requested, failed
 
 
 def is_off_machine(url: str) -> bool:
@@ -199,7 +206,7 @@ def pages(server, browser):
 
     def visit(doc: str) -> dict:
         if doc not in cache:
-            requested_urls(browser)  # drain requests of earlier pages
+            network_log(browser)  # drain the requests of earlier pages
             url = f"{server}{doc}.html"
             browser.get(url)
             cache[doc] = {
@@ -221,8 +228,8 @@ def pages(server, browser):
                 "sidebar": browser.execute_script(
                     "return Array.from(document.querySelectorAll('nav.bd-docs-nav a'))"
                     ".map((a) => a.href);"),
-                "requests": requested_urls(browser),
             }
+            cache[doc]["requests"], cache[doc]["failed"] = network_log(browser)
         return cache[doc]
 
     return visit
@@ -278,6 +285,12 @@ def test_no_request_leaves_the_machine(pages, doc):
     assert page["requests"], f"{doc}: no request logged at all, the network log is not working"
     remote = sorted({url for url in page["requests"] if is_off_machine(url)})
     assert not remote, f"{doc} requested other machines: {remote}"
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_file_the_page_asks_for_exists(pages, doc):
+    page = pages(doc)
+    assert not page["failed"], f"{doc}: requests answered with an error: {page['failed']}"
 
 
 def test_no_page_links_a_remote_script_or_stylesheet(site):
