@@ -19,6 +19,7 @@ from scipy.optimize import minimize_scalar
 from . import constants as k
 from . import laws
 from .constants import OptimalRow, ParametricFit, TrainedModel
+from .fitting.approach3 import make_problem
 
 # --------------------------------------------------------------------------------------
 # Plain-text tables
@@ -253,3 +254,49 @@ def runs_for_interval_width(n_runs: float, width: float, target_width: float) ->
     for name, value in (("n_runs", n_runs), ("width", width), ("target_width", target_width)):
         laws._positive(name, value)
     return n_runs * (width / target_width) ** 2
+
+
+# --------------------------------------------------------------------------------------
+# Approach 3 on the paper's own data: how well a fit fits, and how sure we can be
+# --------------------------------------------------------------------------------------
+
+
+def approach3_objective(fit: ParametricFit, params, tokens, loss, reduction: str = "sum") -> float:
+    """Hoffmann's Approach 3 objective (Appendix D.2) evaluated at ``fit``.
+
+    The Huber loss (delta = 1e-3) of log L_predicted - log L_observed over the points,
+    summed (``reduction="sum"``) or averaged (``"mean"``). Comparing a fit's value with
+    another's on the same points says which one the objective prefers.
+    """
+    problem = make_problem(params, tokens, loss, reduction=reduction)
+    x = np.array([[math.log(fit.A), math.log(fit.B), math.log(fit.E), fit.alpha, fit.beta]])
+    value, _ = problem(x, np.zeros(1, dtype=int))
+    return float(value[0])
+
+
+def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E", "A", "B", "alpha", "beta", "a"),
+                     percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
+    """A refit and its bootstrap intervals next to Besiroglu et al.'s refit and Hoffmann's fit.
+
+    ``bootstrap`` is a :class:`scalinglaws.fitting.BootstrapResult` (anything with
+    ``interval(name, percentiles)``). Hoffmann's column is the unrounded fit; Hoffmann's
+    interval for a is Table 2's 10th-90th percentile one, the only one the paper gives.
+    """
+    def value(source, name):
+        return laws.allocation_exponents(source)[0] if name == "a" else getattr(source, name)
+
+    hoffmann_a_interval = k.TABLE_2[2].a_interval
+    low_pct, high_pct = percentiles
+    rows = []
+    for name in names:
+        low, high = bootstrap.interval(name, percentiles)
+        besiroglu_interval = k.BESIROGLU_INTERVALS.get(name)
+        rows.append((
+            name, f"{value(fit, name):.4g}", f"{low:.3g}-{high:.3g}",
+            f"{value(k.BESIROGLU_REFIT, name):.4g}",
+            "" if besiroglu_interval is None else f"{besiroglu_interval[0]:.4g}-{besiroglu_interval[1]:.4g}",
+            f"{value(k.CHINCHILLA_UNROUNDED, name):.4g}",
+            f"{hoffmann_a_interval[0]:.3f}-{hoffmann_a_interval[1]:.3f}" if name == "a" else "",
+        ))
+    headers = ("", "this refit", f"{low_pct:g}-{high_pct:g}%", "Besiroglu", "95%", "Hoffmann", "10-90%")
+    return format_table(headers, rows)
