@@ -12,11 +12,11 @@ biased Approach 3 fit to early stopping under these very rules.
 - memory of 10 (s, y) pairs per start (scipy ``maxcor=10``); an update is skipped when
   y.s <= eps * (-g.s), as in L-BFGS-B;
 - first step (empty memory) of length 1 / ||d||, later steps start at 1 (L-BFGS-B);
-- line search for the strong Wolfe conditions with sufficient-decrease 1e-3 and curvature 0.9
-  (the constants of scipy's ``dcsrch``), bracketing then cubic-interpolation zoom (Nocedal &
-  Wright, Algorithms 3.5-3.6), at most 20 evaluations. If it fails, the memory is dropped and
-  the start retried along the steepest descent; a second failure stops the start (L-BFGS-B's
-  "ABNORMAL_TERMINATION_IN_LNSRCH");
+- the More-Thuente line search of L-BFGS-B (MINPACK-2 ``dcsrch``/``dcstep``, ported case by
+  case and vectorised) for the strong Wolfe conditions with sufficient decrease 1e-3, curvature
+  0.9 and interval tolerance 0.1, at most 20 evaluations. If it fails, the memory is dropped
+  and the start retried along the steepest descent; a second failure stops the start
+  (L-BFGS-B's "ABNORMAL_TERMINATION_IN_LNSRCH");
 - stop when max |g_i| <= gtol = 1e-5 (``pgtol``), or when the relative reduction
   (f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol = 2.22e-9 (``factr * eps``), or after
   ``maxiter`` = 15,000 iterations or ``maxfun`` = 15,000 evaluations.
@@ -35,11 +35,14 @@ GTOL = 1e-5
 MAXITER = 15_000
 MAXFUN = 15_000
 MEMORY = 10
-#: Strong Wolfe constants of scipy's line search (dcsrch: ftol=1e-3, gtol=0.9).
+#: Constants of L-BFGS-B's line search (dcsrch called with ftol=1e-3, gtol=0.9, xtol=0.1,
+#: stpmax=1e10 without bounds; extrapolation by at most 4x; at most 20 evaluations).
 SUFFICIENT_DECREASE = 1e-3
 CURVATURE = 0.9
-MAX_LINE_SEARCH_EVALUATIONS = 20
+STEP_TOLERANCE = 0.1
+STEP_MAX = 1e10
 EXTRAPOLATION = 4.0
+MAX_LINE_SEARCH_EVALUATIONS = 20
 
 RUNNING, GTOL_REACHED, FTOL_REACHED, MAXITER_REACHED, MAXFUN_REACHED, LINE_SEARCH_FAILED, NONFINITE = range(7)
 STATUS_NAMES = {
@@ -97,28 +100,85 @@ def _two_loop(grad, s_mem, y_mem, rho, count):
     return r
 
 
-def _cubic_step(lo, f_lo, dg_lo, hi, f_hi, dg_hi):
-    """Minimiser of the cubic through both ends (Nocedal & Wright Eq. 3.59), safeguarded."""
-    with np.errstate(all="ignore"):
-        d1 = dg_lo + dg_hi - 3.0 * (f_lo - f_hi) / (lo - hi)
-        d2 = np.sign(hi - lo) * np.sqrt(d1 * d1 - dg_lo * dg_hi)
-        t = hi - (hi - lo) * (dg_hi + d2 - d1) / (dg_hi - dg_lo + 2.0 * d2)
-    width = np.abs(hi - lo)
-    low, high = np.minimum(lo, hi) + 0.1 * width, np.maximum(lo, hi) - 0.1 * width
-    bad = ~np.isfinite(t) | (t < low) | (t > high)
-    return np.where(bad, 0.5 * (lo + hi), t)
+def _cubic_minimiser(st_a, f_a, d_a, st_b, f_b, d_b):
+    """theta and gamma of the cubic through two points, as dcstep computes them."""
+    theta = 3.0 * (f_a - f_b) / (st_b - st_a) + d_a + d_b
+    scale = np.maximum(np.maximum(np.abs(theta), np.abs(d_a)), np.abs(d_b))
+    return theta, scale
+
+
+def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    """MINPACK-2 dcstep (More & Thuente 1994), vectorised: the next trial step and the new interval.
+
+    Returns (stx, fx, dx, sty, fy, dy, stp, brackt). All four cases are computed for every
+    start and the right one is picked per start.
+    """
+    sgnd = dp * np.sign(dx)
+    # Cases 1-3 share the cubic through (stx, fx, dx) and (stp, fp, dp).
+    theta, s = _cubic_minimiser(stx, fx, dx, stp, fp, dp)
+    radicand = (theta / s) ** 2 - (dx / s) * (dp / s)
+    # Case 1: higher function value; the minimum is bracketed.
+    gamma = s * np.sqrt(radicand) * np.where(stp < stx, -1.0, 1.0)
+    p, q = (gamma - dx) + theta, ((gamma - dx) + gamma) + dp
+    stpc = stx + p / q * (stp - stx)
+    stpq = stx + ((dx / ((fx - fp) / (stp - stx) + dx)) / 2.0) * (stp - stx)
+    case1 = np.where(np.abs(stpc - stx) < np.abs(stpq - stx), stpc, stpc + (stpq - stpc) / 2.0)
+    # Case 2: lower value, derivatives of opposite sign; bracketed.
+    gamma = s * np.sqrt(radicand) * np.where(stp > stx, -1.0, 1.0)
+    p, q = (gamma - dp) + theta, ((gamma - dp) + gamma) + dx
+    stpc = stp + p / q * (stx - stp)
+    stpq = stp + (dp / (dp - dx)) * (stx - stp)
+    case2 = np.where(np.abs(stpc - stp) > np.abs(stpq - stp), stpc, stpq)
+    # Case 3: lower value, same sign, derivative decreasing in magnitude.
+    gamma = s * np.sqrt(np.maximum(0.0, radicand)) * np.where(stp > stx, -1.0, 1.0)
+    p, q = (gamma - dp) + theta, (gamma + (dx - dp)) + gamma
+    r = p / q
+    stpc = np.where((r < 0) & (gamma != 0), stp + r * (stx - stp), np.where(stp > stx, stpmax, stpmin))
+    stpq = stp + (dp / (dp - dx)) * (stx - stp)
+    inside = np.where(np.abs(stpc - stp) < np.abs(stpq - stp), stpc, stpq)
+    inside = np.where(stp > stx, np.minimum(stp + 0.66 * (sty - stp), inside),
+                      np.maximum(stp + 0.66 * (sty - stp), inside))
+    outside = np.clip(np.where(np.abs(stpc - stp) > np.abs(stpq - stp), stpc, stpq), stpmin, stpmax)
+    case3 = np.where(brackt, inside, outside)
+    # Case 4: lower value, same sign, derivative not decreasing: cubic with (sty, fy, dy).
+    theta4, s4 = _cubic_minimiser(stp, fp, dp, sty, fy, dy)
+    gamma = s4 * np.sqrt((theta4 / s4) ** 2 - (dy / s4) * (dp / s4)) * np.where(stp > sty, -1.0, 1.0)
+    p, q = (gamma - dp) + theta4, ((gamma - dp) + gamma) + dy
+    case4 = np.where(brackt, stp + p / q * (sty - stp), np.where(stp > stx, stpmax, stpmin))
+
+    higher = fp > fx
+    opposite = ~higher & (sgnd < 0)
+    shrinking = ~higher & ~opposite & (np.abs(dp) < np.abs(dx))
+    new_stp = np.where(higher, case1, np.where(opposite, case2, np.where(shrinking, case3, case4)))
+    brackt = brackt | higher | opposite
+    # The new interval: (stx, sty) keeps the minimum between them.
+    new_sty = np.where(higher, stp, np.where(opposite, stx, sty))
+    new_fy = np.where(higher, fp, np.where(opposite, fx, fy))
+    new_dy = np.where(higher, dp, np.where(opposite, dx, dy))
+    new_stx = np.where(higher, stx, stp)
+    new_fx = np.where(higher, fx, fp)
+    new_dx = np.where(higher, dx, dp)
+    return new_stx, new_fx, new_dx, new_sty, new_fy, new_dy, new_stp, brackt
 
 
 def _line_search(fun_and_grad, rows, x0, f0, direction, dg0, step):
-    """Strong-Wolfe line search for every start in ``rows`` at once.
+    """More-Thuente line search (MINPACK-2 dcsrch, as in L-BFGS-B) for every start in ``rows``.
 
-    Returns (ok, x, f, g, n_evaluations); rows with ok False keep x0.
+    Returns (ok, x, f, g, n_evaluations); rows with ok False keep x0. As in L-BFGS-B, a
+    search that ends with one of dcsrch's warnings (interval below xtol, rounding errors)
+    accepts the last point tried.
     """
     k = len(rows)
-    lo, f_lo, dg_lo = np.zeros(k), f0.copy(), dg0.copy()
-    hi, f_hi, dg_hi = np.full(k, np.inf), np.full(k, np.nan), np.full(k, np.nan)
-    x_lo = x0.copy()
-    g_lo = np.full_like(x0, np.nan)
+    finit, ginit = f0.copy(), dg0.copy()
+    gtest = SUFFICIENT_DECREASE * ginit
+    stp = step.astype(float).copy()
+    stx, fx, gx = np.zeros(k), finit.copy(), ginit.copy()
+    sty, fy, gy = np.zeros(k), finit.copy(), ginit.copy()
+    stmin, stmax = np.zeros(k), stp + EXTRAPOLATION * stp
+    width = np.full(k, STEP_MAX)
+    width1 = 2.0 * width
+    brackt = np.zeros(k, dtype=bool)
+    stage_one = np.ones(k, dtype=bool)
     searching = np.ones(k, dtype=bool)
     ok = np.zeros(k, dtype=bool)
     x_new, f_new, g_new = x0.copy(), f0.copy(), np.zeros_like(x0)
@@ -127,41 +187,58 @@ def _line_search(fun_and_grad, rows, x0, f0, direction, dg0, step):
         active = np.flatnonzero(searching)
         if active.size == 0:
             break
-        t = step[active]
+        t = stp[active]
         x_t = x0[active] + t[:, None] * direction[active]
         f_t, g_t = fun_and_grad(x_t, rows[active])
         evaluations[active] += 1
-        f_t = np.where(np.isfinite(f_t), f_t, np.inf)
         dg_t = np.einsum("kp,kp->k", g_t, direction[active])
-        too_high = (f_t > f0[active] + SUFFICIENT_DECREASE * t * dg0[active]) | (f_t >= f_lo[active])
-        flat_enough = np.abs(dg_t) <= -CURVATURE * dg0[active]
-        accept = ~too_high & flat_enough
+        finite = np.isfinite(f_t) & np.isfinite(dg_t)
+
+        ftest = finit[active] + t * gtest[active]
+        stage_one[active] &= ~((f_t <= ftest) & (dg_t >= 0))
+        br, lo, hi = brackt[active], stmin[active], stmax[active]
+        warning = (br & ((t <= lo) | (t >= hi))) | (br & (hi - lo <= STEP_TOLERANCE * hi))
+        converged = (f_t <= ftest) & (np.abs(dg_t) <= CURVATURE * -ginit[active])
+        accept = finite & (warning | converged)
         done = active[accept]
         ok[done], searching[done] = True, False
         x_new[done], f_new[done], g_new[done] = x_t[accept], f_t[accept], g_t[accept]
 
-        # Too high: the step becomes the upper end of the bracket.
-        shrink = too_high
-        idx = active[shrink]
-        hi[idx], f_hi[idx], dg_hi[idx] = t[shrink], f_t[shrink], dg_t[shrink]
-        # Lower, but too steep: the step becomes the lower end; if the slope has turned
-        # (dg * (hi - lo) >= 0) the old lower end becomes the upper end.
-        move = ~too_high & ~flat_enough
-        idx = active[move]
-        turned = dg_t[move] * (hi[idx] - lo[idx]) >= 0
-        flip = idx[turned]
-        hi[flip], f_hi[flip], dg_hi[flip] = lo[flip], f_lo[flip], dg_lo[flip]
-        lo[idx], f_lo[idx], dg_lo[idx] = t[move], f_t[move], dg_t[move]
-        x_lo[idx], g_lo[idx] = x_t[move], g_t[move]
+        # Not finite: halve the step towards the best point so far and never go beyond it again.
+        bad = active[~finite]
+        stmax[bad] = stp[bad]
+        stp[bad] = stx[bad] + 0.5 * (stp[bad] - stx[bad])
 
-        # Next trial: extrapolate while unbracketed, else interpolate inside the bracket.
-        open_ = np.isinf(hi)
-        step = np.where(open_, EXTRAPOLATION * np.maximum(lo, step),
-                        _cubic_step(lo, f_lo, dg_lo, np.where(open_, 1.0, hi), f_hi, dg_hi))
-    # Out of evaluations: settle for the lowest point with sufficient decrease, if any.
-    fallback = searching & (lo > 0)
-    ok[fallback] = True
-    x_new[fallback], f_new[fallback], g_new[fallback] = x_lo[fallback], f_lo[fallback], g_lo[fallback]
+        go = active[finite & ~accept]
+        if go.size == 0:
+            continue
+        sel = finite & ~accept
+        f_go, g_go, t_go, gt = f_t[sel], dg_t[sel], t[sel], gtest[go]
+        # Stage 1 uses the modified function psi(t) = f(t) - f(0) - ftol t f'(0) (dcsrch).
+        modified = stage_one[go] & (f_go <= fx[go]) & (f_go > ftest[sel])
+        shift_f = np.where(modified, 1.0, 0.0)
+        shift_g = np.where(modified, gt, 0.0)
+        with np.errstate(all="ignore"):
+            out = _dcstep(stx[go], fx[go] - shift_f * stx[go] * gt, gx[go] - shift_g,
+                          sty[go], fy[go] - shift_f * sty[go] * gt, gy[go] - shift_g,
+                          t_go, f_go - shift_f * t_go * gt, g_go - shift_g,
+                          brackt[go], stmin[go], stmax[go])
+        n_stx, n_fx, n_gx, n_sty, n_fy, n_gy, n_stp, n_brackt = out
+        stx[go], sty[go] = n_stx, n_sty
+        fx[go], fy[go] = n_fx + shift_f * n_stx * gt, n_fy + shift_f * n_sty * gt
+        gx[go], gy[go] = n_gx + shift_g, n_gy + shift_g
+        brackt[go] = n_brackt
+        # Bisect when the bracket does not shrink fast enough.
+        slow = n_brackt & (np.abs(n_sty - n_stx) >= 0.66 * width1[go])
+        n_stp = np.where(slow, n_stx + 0.5 * (n_sty - n_stx), n_stp)
+        width1[go] = np.where(n_brackt, width[go], width1[go])
+        width[go] = np.where(n_brackt, np.abs(n_sty - n_stx), width[go])
+        stmin[go] = np.where(n_brackt, np.minimum(n_stx, n_sty), n_stp + 1.1 * (n_stp - n_stx))
+        stmax[go] = np.where(n_brackt, np.maximum(n_stx, n_sty), n_stp + EXTRAPOLATION * (n_stp - n_stx))
+        n_stp = np.clip(n_stp, 0.0, STEP_MAX)
+        stuck = n_brackt & ((n_stp <= stmin[go]) | (n_stp >= stmax[go])
+                            | (stmax[go] - stmin[go] <= STEP_TOLERANCE * stmax[go]))
+        stp[go] = np.where(stuck | ~np.isfinite(n_stp), n_stx, n_stp)
     return ok, x_new, f_new, g_new, evaluations
 
 
