@@ -8,8 +8,9 @@ N_opt ~ C^a and D_opt ~ C^b.
 Small sweeps have bad runs (a loss spike, an unlucky seed), and one of them can drag a
 three-to-six-point parabola anywhere. So each profile is fitted robustly:
 
-1. a soft-L1 fit (``scipy.optimize.least_squares(loss="soft_l1")``) with a scale of 1% of
-   the median loss, which already gives a far-off point only a square-root pull;
+1. a soft-L1 fit (the loss of ``scipy.optimize.least_squares(loss="soft_l1")``, solved by
+   iteratively reweighted least squares) with a scale of 1% of the median loss, which
+   already gives a far-off point only a square-root pull;
 2. points whose residual from that fit exceeds ``OUTLIER_SIGMAS`` robust standard deviations
    (1.4826 x the median absolute residual, floored at 0.1% of the median loss) are outliers;
 3. an ordinary least-squares parabola through the remaining points (when at least 3 distinct
@@ -26,8 +27,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
-
 from ..runs import Runs
 from .powerlaw import FitFailure, PowerLawFit, fit_power_law
 
@@ -36,6 +35,10 @@ MIN_SIZES_PER_BUDGET = 3
 MIN_BUDGETS = 2
 #: soft-L1 scale as a fraction of the median loss (noise in final losses is ~0.1-1%).
 SOFT_L1_SCALE = 0.01
+#: Iteratively reweighted least squares: at most this many passes, stop when no coefficient
+#: moves by more than this (relative to the largest).
+IRLS_MAX_ITERATIONS = 100
+IRLS_TOLERANCE = 1e-10
 #: Residuals beyond this many robust standard deviations are outliers.
 OUTLIER_SIGMAS = 5.0
 #: Floor on the robust standard deviation, as a fraction of the median loss, so that
@@ -92,12 +95,25 @@ class Approach2Fit:
         return tuple(profile for profile in self.profiles if not profile.usable)
 
 
-def _parabola(x, y, initial):
-    def residuals(c):
-        return c[0] + c[1] * x + c[2] * x * x - y
+def _soft_l1_parabola(x, y) -> np.ndarray:
+    """Parabola minimising sum 2 s^2 (sqrt(1 + (r/s)^2) - 1), the soft-L1 loss of
+    ``scipy.optimize.least_squares``, by iteratively reweighted least squares.
 
+    Each pass is a weighted least-squares fit with weights 1 / sqrt(1 + (r/s)^2), the
+    derivative of the soft-L1 loss; a fixed point is a stationary point of that loss. Returns
+    coefficients (c0, c1, c2).
+    """
     scale = SOFT_L1_SCALE * float(np.median(y))
-    return least_squares(residuals, initial, loss="soft_l1", f_scale=scale).x
+    coefficients = np.polyfit(x, y, 2)
+    for _ in range(IRLS_MAX_ITERATIONS):
+        residual = np.polyval(coefficients, x) - y
+        weights = 1.0 / np.sqrt(1.0 + (residual / scale) ** 2)
+        updated = np.polyfit(x, y, 2, w=np.sqrt(weights))
+        change = np.max(np.abs(updated - coefficients))
+        coefficients = updated
+        if change <= IRLS_TOLERANCE * max(1.0, np.max(np.abs(coefficients))):
+            break
+    return coefficients[::-1]
 
 
 def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
@@ -110,7 +126,7 @@ def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
     # Centre x for conditioning; coefficients are converted back to x = ln N below.
     centre = float(np.mean(np.log(params)))
     x = np.log(params) - centre
-    robust = _parabola(x, losses, np.polyfit(x, losses, 2)[::-1])
+    robust = _soft_l1_parabola(x, losses)
     residual = robust[0] + robust[1] * x + robust[2] * x * x - losses
     sigma = max(1.4826 * float(np.median(np.abs(residual))), OUTLIER_FLOOR * float(np.median(losses)))
     inlier = np.abs(residual) <= OUTLIER_SIGMAS * sigma
