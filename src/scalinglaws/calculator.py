@@ -45,7 +45,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def format_fit(fit: ParametricFit) -> str:
     """The coefficients of Eq. 2 and the exponents of Eq. 4 that they imply."""
     a, b = laws.allocation_exponents(fit)
-    return (f"{fit.name}: E = {fit.E:.4f}, A = {fit.A:.2f}, B = {fit.B:.2f}, "
+    return (f"{fit.name}: E = {fit.E:.4f}, A = {fit.A:.4g}, B = {fit.B:.4g}, "
             f"alpha = {fit.alpha:.4f}, beta = {fit.beta:.4f}  ->  a = {a:.3f}, b = {b:.3f}")
 
 
