@@ -31,12 +31,24 @@ def test_besiroglu_selection_drops_the_5_highest_losses(points):
     assert len(load_besiroglu_points()) == 240
 
 
-def test_points_carry_isoflop_budget_labels(points):
+def test_points_carry_hoffmann_s_nine_isoflop_budgets(points):
     budgets = points.budgets()
-    assert all(run.budget is not None for run in points)
-    # Hoffmann's budgets 1e19 ... 3e21 hold many points; e.g. more than 20 within 10% of 1e19.
-    near_1e19 = np.abs(np.log(budgets / 1e19)) < 0.1
-    assert near_1e19.sum() > 20
+    counts = {budget: int(np.sum(budgets == budget)) for budget in constants.APPROACH2_BUDGETS}
+    assert all(count >= 10 for count in counts.values()), counts
+    assert sum(counts.values()) == 182  # of 245; the 5 highest losses (dropped later) are at 1e19
+    # The other points (Approach 1 runs at any C) keep their own C: budgets of one.
+    others = budgets[~np.isin(budgets, constants.APPROACH2_BUDGETS)]
+    np.testing.assert_array_equal(np.sort(others), np.sort(points.flops[~np.isin(budgets, constants.APPROACH2_BUDGETS)]))
+
+
+def test_approach2_on_figure_4_profiles_every_budget(points):
+    from scalinglaws.fitting import fit_approach2
+
+    fit = fit_approach2(besiroglu_selection(points))
+    used = [profile.budget for profile in fit.profiles if profile.usable]
+    assert used == list(constants.APPROACH2_BUDGETS)
+    # Hoffmann Table 2, Approach 2: a = 0.49 (0.462-0.534).
+    assert 0.462 <= fit.a <= 0.534
 
 
 def test_corrupted_mirror_copy_raises_checksum_error(tmp_path):

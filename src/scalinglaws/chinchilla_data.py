@@ -28,10 +28,12 @@ SHA256 = "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30"
 #: Number of rows in the file (Besiroglu et al. 2024, Section 2).
 N_POINTS = 245
 COLUMNS = ("Model Size", "Training FLOP", "loss")
+#: Points within this many decades of one of Hoffmann's nine budgets belong to it.
+BUDGET_TOLERANCE_DEX = 0.1
 
 
 def load_chinchilla_points(root: Path | None = None, mirror: Path | None = None) -> Runs:
-    """All 245 points as Runs (D = C / 6N), grouped into IsoFLOP budgets by C.
+    """All 245 points as Runs (D = C / 6N), labelled with IsoFLOP budgets (:func:`hoffmann_budget_labels`).
 
     ``root`` and ``mirror`` are passed to :func:`download.download` (defaults: the cache and
     ``$SCALINGLAWS_DATA_MIRROR``). Raises ``ChecksumError`` if the bytes are not the pinned ones.
@@ -45,7 +47,25 @@ def load_chinchilla_points(root: Path | None = None, mirror: Path | None = None)
             flops=float(row["Training FLOP"]), loss=float(row["loss"]))
         for index, row in enumerate(rows)
     ))
-    return runs.with_budgets(runs.budgets())
+    return runs.with_budgets(hoffmann_budget_labels(runs.flops))
+
+
+def hoffmann_budget_labels(flops, tolerance_dex: float = BUDGET_TOLERANCE_DEX) -> np.ndarray:
+    """Each point's IsoFLOP budget: the nearest of Hoffmann's nine within ``tolerance_dex``, else its own C.
+
+    Figure 4 mixes Approach 1's runs (at any C) with Approach 2's IsoFLOP runs at the nine
+    budgets of Section 3.2 (:data:`constants.APPROACH2_BUDGETS`). Read off a plot, the
+    IsoFLOP points scatter up to ~0.1 dex (a factor 1.26) around their budget, mostly below it,
+    which is more than the generic 10% grouping of :func:`runs.group_budgets` tolerates. Points
+    farther from every budget keep their own C as label, so Approach 2 sees them as budgets
+    of one size and leaves them out.
+    """
+    flops = np.asarray(flops, dtype=float)
+    budgets = np.array(constants.APPROACH2_BUDGETS)
+    distance = np.abs(np.log10(flops[:, None] / budgets[None, :]))
+    nearest = np.argmin(distance, axis=1)
+    close = distance[np.arange(flops.size), nearest] <= tolerance_dex
+    return np.where(close, budgets[nearest], flops)
 
 
 def besiroglu_selection(runs: Runs, n_dropped: int = constants.BESIROGLU_DROPPED_POINTS) -> Runs:

@@ -79,7 +79,8 @@ def _details(approaches) -> list[str]:
         boot = report.bootstrap
         if boot is not None:
             notes += [f"{count} refits failed: {reason}" for reason, count in boot.failures.items()]
-            notes += [f"{count} refits had a {reason}" for reason, count in boot.flagged.items()]
+            notes += [f"{count} times a refit lost a budget the full fit used ({reason})"
+                      for reason, count in boot.flagged.items()]
         notes += _flagged_budgets(getattr(report.fit, "flagged", ()))
         if hasattr(report.fit, "E"):
             fit = report.fit
