@@ -81,7 +81,7 @@ def _refit_all(approach: str, resamples, fit, names, watched_budgets=()) -> Boot
             continue
         for profile in getattr(result, "flagged", ()):
             if profile.budget in watched_budgets:
-                flagged[f"budget left out: {profile.reason}"] += 1
+                flagged[profile.reason] += 1
         for name in names:
             values[name].append(getattr(result, name))
     return BootstrapResult(approach, n, {name: np.array(v, dtype=float) for name, v in values.items()},

@@ -78,8 +78,9 @@ def _details(approaches) -> list[str]:
         notes = []
         boot = report.bootstrap
         if boot is not None:
-            notes += [f"{count} refits failed: {reason}" for reason, count in boot.failures.items()]
-            notes += [f"{count} times a refit lost a budget the full fit used ({reason})"
+            notes += [f"{count} of {boot.n_resamples} refits failed and are left out of the intervals: {reason}"
+                      for reason, count in boot.failures.items()]
+            notes += [f"{count} budget exclusions across refits of budgets the full fit used ({reason})"
                       for reason, count in boot.flagged.items()]
         notes += _flagged_budgets(getattr(report.fit, "flagged", ()))
         if hasattr(report.fit, "E"):
