@@ -125,6 +125,7 @@ class Approach3Fit(ParametricFit):
     n_starts: int
     n_converged: int
     status_counts: dict
+    starts: np.ndarray = field(repr=False)
     local_optima: np.ndarray = field(repr=False)
     local_objectives: np.ndarray = field(repr=False)
 
@@ -139,7 +140,7 @@ class Approach3Fit(ParametricFit):
         return self.alpha / (self.alpha + self.beta)
 
 
-def best_of(result: BatchedResult, reduction: str, name: str = "approach 3") -> Approach3Fit:
+def best_of(result: BatchedResult, starts: np.ndarray, reduction: str, name: str = "approach 3") -> Approach3Fit:
     """The start with the lowest final objective, with convergence counts over all starts."""
     objectives = np.where(np.isfinite(result.fun), result.fun, np.inf)
     if not np.any(np.isfinite(objectives)):
@@ -152,7 +153,7 @@ def best_of(result: BatchedResult, reduction: str, name: str = "approach 3") -> 
         objective=float(objectives[best]), reduction=reduction,
         converged=bool(result.converged[best]), n_starts=len(objectives),
         n_converged=int(result.converged.sum()), status_counts=result.status_counts(),
-        local_optima=result.x, local_objectives=objectives,
+        starts=starts, local_optima=result.x, local_objectives=objectives,
     )
 
 
@@ -166,7 +167,7 @@ def fit_approach3_arrays(params, tokens, loss, reduction: str = "sum", starts=No
     """Approach 3 on (N, D, L) arrays, all starts in one batched L-BFGS (default: the 4,500-start grid)."""
     problem = make_problem(params, tokens, loss, reduction=reduction, delta=delta)
     starts = grid_starts() if starts is None else np.atleast_2d(np.asarray(starts, dtype=float))
-    return best_of(minimize_batched(problem, starts), reduction)
+    return best_of(minimize_batched(problem, starts), starts, reduction)
 
 
 def fit_approach3(runs: Runs, reduction: str = "sum", starts=None,
@@ -208,7 +209,7 @@ def fit_approach3_scipy(params, tokens, loss, reduction: str = "sum", starts=Non
     result = BatchedResult(x=np.array(finals), fun=np.array(values, dtype=float), grad=np.array(gradients),
                            status=np.array(status), n_iterations=np.array(iterations),
                            n_evaluations=np.array(evaluations))
-    return best_of(result, reduction, name="approach 3 (scipy loop)")
+    return best_of(result, starts, reduction, name="approach 3 (scipy loop)")
 
 
 __all__ = ["PARAMETER_NAMES", "REDUCTIONS", "STATUS_NAMES", "Approach3Fit", "HuberProblem", "best_of",

@@ -27,7 +27,7 @@ import numpy as np
 from ..runs import Runs
 from .approach1 import fit_approach1
 from .approach2 import fit_approach2
-from .approach3 import PARAMETER_NAMES, Approach3Fit, fit_approach3, grid_starts, make_problem
+from .approach3 import PARAMETER_NAMES, Approach3Fit, fit_approach3, make_problem
 from .lbfgs import minimize_batched
 
 #: Hoffmann Table 2 reports 10th-90th percentile intervals.
@@ -123,10 +123,8 @@ def _approach3_starts(full_fit: Approach3Fit) -> np.ndarray:
             break
         if all(np.max(np.abs(candidate - kept)) > 1e-3 for kept in distinct):
             distinct.append(candidate)
-    grid = grid_starts()
     reached_best = np.max(np.abs(full_fit.local_optima - optima[0]), axis=1) < 1e-3
-    chosen = grid[reached_best][:GRID_STARTS] if grid.shape[0] == full_fit.n_starts else grid[:0]
-    return np.vstack([np.array(distinct), chosen])
+    return np.vstack([np.array(distinct), full_fit.starts[reached_best][:GRID_STARTS]])
 
 
 def bootstrap_approach3(runs: Runs, n_resamples: int = 200, seed: int = 0, reduction: str = "sum",
