@@ -97,3 +97,46 @@ def test_student_config_rejects_a_file_that_is_not_a_config(tmp_path):
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ValueError, match="not a Jupyter Book configuration"):
         book.write_student_config(bad, tmp_path / "out.yml")
+
+
+def test_no_gated_solutions():
+    """sphinx-exercise's hide_solutions drops a `solution` directive but not the cells between
+    `solution-start` and `solution-end`: the student edition would show them."""
+    gated = [path.name for path in CHAPTERS if "{solution-start}" in path.read_text()]
+    assert not gated, f"chapters with gated solutions, which the student edition would leak: {gated}"
+
+
+SOLUTION_CODE = re.compile(r"^(~~~|````)python\n(.*?)^\1\s*$", re.MULTILINE | re.DOTALL)
+
+
+def solution_snippets(path: Path) -> list[str]:
+    """The Python code blocks written inside the chapter's ```{solution} directives."""
+    markdown = "\n".join(cell["source"] for cell in cells_of(path) if cell["type"] == "markdown")
+    snippets = []
+    for block in markdown.split("```{solution}")[1:]:
+        body = block.split("\n```", 1)[0]
+        snippets += [match.group(2) for match in SOLUTION_CODE.finditer(body)]
+    return snippets
+
+
+CHAPTERS_WITH_SOLUTION_CODE = [path for path in CHAPTERS if solution_snippets(path)]
+
+
+@pytest.mark.parametrize("path", CHAPTERS_WITH_SOLUTION_CODE, ids=lambda path: path.name)
+def test_solution_code_runs_after_the_chapter(path):
+    """Solutions are shown, not executed, so nbval never runs them: run them here, in the
+    namespace the chapter's own cells leave behind, as a reader would."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    to_python = TransformerManager().transform_cell
+    namespace: dict = {"__name__": "__chapter__"}
+    for index, cell in enumerate(cells_of(path)):
+        if cell["type"] == "code":
+            exec(compile(to_python(cell["source"]), f"{path.name}, cell {index}", "exec"), namespace)
+    for number, snippet in enumerate(solution_snippets(path)):
+        exec(compile(snippet, f"{path.name}, solution snippet {number}", "exec"), namespace)
+    plt.close("all")
