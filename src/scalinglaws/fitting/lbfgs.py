@@ -11,7 +11,8 @@ biased Approach 3 fit to early stopping under these very rules.
 
 - memory of 10 (s, y) pairs per start (scipy ``maxcor=10``); an update is skipped when
   y.s <= eps * (-g.s), as in L-BFGS-B;
-- first step (empty memory) of length 1 / ||d||, later steps start at 1 (L-BFGS-B);
+- the first iteration tries a step of length 1 / ||d||, every later one (restarts included)
+  starts at 1 (L-BFGS-B);
 - the More-Thuente line search of L-BFGS-B (MINPACK-2 ``dcsrch``/``dcstep``, ported case by
   case and vectorised) for the strong Wolfe conditions with sufficient decrease 1e-3, curvature
   0.9 and interval tolerance 0.1, at most 20 evaluations. If it fails, the memory is dropped
@@ -272,7 +273,7 @@ def minimize_batched(fun_and_grad: ObjectiveAndGradient, x0, *, ftol: float = FT
         direction[uphill] = -g[rows[uphill]]
         dg0[uphill] = -np.einsum("kp,kp->k", g[rows[uphill]], g[rows[uphill]])
         norm = np.linalg.norm(direction, axis=1)
-        step = np.where(count[rows] == 0, 1.0 / norm, 1.0)
+        step = np.where(n_iterations[rows] == 0, 1.0 / norm, 1.0)  # L-BFGS-B: 1/||d|| only at first
 
         ok, x_new, f_new, g_new, used = _line_search(fun_and_grad, rows, x[rows], f[rows], direction, dg0, step)
         n_evaluations[rows] += used
