@@ -178,11 +178,69 @@ class FixedIntervals:
     """A stand-in bootstrap whose intervals are known."""
 
     def interval(self, name, percentiles):
-        return {"a": (0.49, 0.53), "E": (1.7, 1.9)}[name]
+        return {"a": (0.49, 0.53), "E": (1.7, 1.9), "B": (1523.4, 4117.9)}[name]
 
 
 def test_format_intervals_sets_the_refit_against_both_papers():
-    text = calculator.format_intervals(k.BESIROGLU_REFIT, FixedIntervals(), names=("E", "a"))
-    e_row, a_row = text.splitlines()[2:]
+    text = calculator.format_intervals(k.BESIROGLU_REFIT, FixedIntervals(), names=("E", "B", "a"))
+    e_row, b_row, a_row = text.splitlines()[2:]
+    assert b_row.split() == ["B", "2085", "1520-4120", "2085", "1042-5810", "410.7"]
     assert e_row.split() == ["E", "1.817", "1.7-1.9", "1.817", "1.769-1.871", "1.693"]
     assert a_row.split() == ["a", "0.5126", "0.49-0.53", "0.5126", "0.4565", "0.454-0.455"]
+
+
+@pytest.fixture(scope="module")
+def noisy_isoflops():
+    """63 runs on Hoffmann's nine IsoFLOP budgets, drawn from Besiroglu's law with 0.3%
+    log-normal noise, and the summed Approach 3 fit."""
+    from scalinglaws.fitting import fit_approach3
+    from scalinglaws.fitting.synthetic import isoflop_runs
+
+    runs = isoflop_runs(k.APPROACH2_BUDGETS, noise=0.003, seed=3)
+    return runs, fit_approach3(runs)
+
+
+def test_tight_bootstrap_with_scipys_tolerances_is_the_toolkits_bootstrap(noisy_isoflops):
+    from scalinglaws.fitting import bootstrap_approach3
+    from scalinglaws.fitting.lbfgs import FTOL, GTOL
+
+    runs, full_fit = noisy_isoflops
+    toolkit = bootstrap_approach3(runs, n_resamples=20, seed=1, full_fit=full_fit)
+    ours = calculator.bootstrap_approach3_tight(full_fit, runs, n_resamples=20, seed=1, gtol=GTOL, ftol=FTOL)
+    assert toolkit.n_failed == ours.n_failed == 0
+    np.testing.assert_array_equal(ours.samples["a"], toolkit.samples["a"])
+
+
+def test_tight_bootstrap_refits_never_stop_above_the_default_ones(noisy_isoflops):
+    from scalinglaws.fitting.approach3 import make_problem
+    from scalinglaws.fitting.lbfgs import FTOL, GTOL
+
+    runs, full_fit = noisy_isoflops
+    loose = calculator.bootstrap_approach3_tight(full_fit, runs, n_resamples=20, seed=1, gtol=GTOL, ftol=FTOL)
+    tight = calculator.bootstrap_approach3_tight(full_fit, runs, n_resamples=20, seed=1)
+    rng = np.random.default_rng(1)  # the resamples, as the bootstrap draws them
+    n = len(runs)
+    for replicate in range(20):
+        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        problem = make_problem(runs.params, runs.tokens, runs.loss, weights=counts)
+
+        def objective(result):
+            x = np.array([[math.log(result.samples[name][replicate]) for name in ("A", "B", "E")]
+                          + [result.samples[name][replicate] for name in ("alpha", "beta")]])
+            return problem(x, np.zeros(1, dtype=int))[0][0]
+
+        assert objective(tight) <= objective(loose) * (1 + 1e-9)
+
+
+def test_tight_bootstrap_brackets_the_true_exponent(noisy_isoflops):
+    runs, full_fit = noisy_isoflops
+    low, high = calculator.bootstrap_approach3_tight(full_fit, runs, n_resamples=50, seed=0).interval(
+        "a", (2.5, 97.5))
+    assert low < k.BESIROGLU_A < high
+    assert high - low < 0.05
+
+
+def test_tight_bootstrap_needs_at_least_one_resample(noisy_isoflops):
+    runs, full_fit = noisy_isoflops
+    with pytest.raises(ValueError, match="n_resamples"):
+        calculator.bootstrap_approach3_tight(full_fit, runs, n_resamples=0)

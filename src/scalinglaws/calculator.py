@@ -19,7 +19,10 @@ from scipy.optimize import minimize_scalar
 from . import constants as k
 from . import laws
 from .constants import OptimalRow, ParametricFit, TrainedModel
-from .fitting.approach3 import make_problem
+from .fitting.approach3 import PARAMETER_NAMES, Approach3Fit, make_problem
+from .fitting.bootstrap import BootstrapResult, _approach3_starts
+from .fitting.lbfgs import minimize_batched
+from .runs import Runs
 
 # --------------------------------------------------------------------------------------
 # Plain-text tables
@@ -274,6 +277,11 @@ def approach3_objective(fit: ParametricFit, params, tokens, loss, reduction: str
     return float(value[0])
 
 
+def _significant(x: float, digits: int = 3) -> str:
+    """``x`` rounded to ``digits`` significant figures, in plain notation below 1e6 (1520, not 1.52e+03)."""
+    return f"{float(f'{x:.{digits}g}'):g}"
+
+
 def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E", "A", "B", "alpha", "beta", "a"),
                      percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
     """A refit and its bootstrap intervals next to Besiroglu et al.'s refit and Hoffmann's fit.
@@ -292,7 +300,7 @@ def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E",
         low, high = bootstrap.interval(name, percentiles)
         besiroglu_interval = k.BESIROGLU_INTERVALS.get(name)
         rows.append((
-            name, f"{value(fit, name):.4g}", f"{low:.3g}-{high:.3g}",
+            name, f"{value(fit, name):.4g}", f"{_significant(low)}-{_significant(high)}",
             f"{value(k.BESIROGLU_REFIT, name):.4g}",
             "" if besiroglu_interval is None else f"{besiroglu_interval[0]:.4g}-{besiroglu_interval[1]:.4g}",
             f"{value(k.CHINCHILLA_UNROUNDED, name):.4g}",
@@ -300,3 +308,45 @@ def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E",
         ))
     headers = ("", "this refit", f"{low_pct:g}-{high_pct:g}%", "Besiroglu", "95%", "Hoffmann", "10-90%")
     return format_table(headers, rows)
+
+
+#: Stopping tolerances far below scipy's defaults (max |gradient| <= 1e-5, relative reduction
+#: <= 2.2e-9, both absolute once the objective is below 1). With the defaults, a bootstrap
+#: refit started at the full fit's optimum can stop close to where it started, which narrows
+#: the interval: the early stopping of Besiroglu et al. (2024), one level down.
+TIGHT_GTOL = 1e-9
+TIGHT_FTOL = 1e-14
+
+
+def bootstrap_approach3_tight(full_fit: Approach3Fit, runs: Runs, n_resamples: int = 200, seed: int = 0,
+                              gtol: float = TIGHT_GTOL, ftol: float = TIGHT_FTOL) -> BootstrapResult:
+    """:func:`scalinglaws.fitting.bootstrap_approach3` (summed Huber) with the stopping tolerances exposed.
+
+    Same resamples for the same seed, same starts (the full fit's best local optima and grid
+    starts); only L-BFGS's ``gtol`` and ``ftol`` differ. With scipy's defaults it returns the
+    very same refits as ``bootstrap_approach3``.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive number of bootstrap refits, got {n_resamples!r}")
+    usable = runs.without_diverged()
+    starts = _approach3_starts(full_fit)
+    rng = np.random.default_rng(seed)
+    n_points = len(usable)
+    counts = np.stack([np.bincount(rng.integers(0, n_points, n_points), minlength=n_points)
+                       for _ in range(n_resamples)]).astype(float)
+    per_replicate = starts.shape[0]
+    problem = make_problem(usable.params, usable.tokens, usable.loss, reduction="sum",
+                           weights=np.repeat(counts, per_replicate, axis=0))
+    result = minimize_batched(problem, np.tile(starts, (n_resamples, 1)), gtol=gtol, ftol=ftol)
+    objectives = np.where(np.isfinite(result.fun), result.fun, np.inf).reshape(n_resamples, per_replicate)
+    best = np.argmin(objectives, axis=1) + per_replicate * np.arange(n_resamples)
+    # A start that ran out of line search at this tolerance has still gone as far as it can;
+    # only non-finite objectives are failures.
+    finite = np.isfinite(result.fun[best])
+    estimates = result.x[best[finite]]
+    a, b, e, alpha, beta = (estimates[:, PARAMETER_NAMES.index(name)] for name in PARAMETER_NAMES)
+    samples = {"E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta,
+               "a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
+    n_failed = int(np.sum(~finite))
+    failures = {"objective not finite": n_failed} if n_failed else {}
+    return BootstrapResult("approach 3 (tight tolerances)", n_resamples, samples, failures, {})
