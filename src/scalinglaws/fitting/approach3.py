@@ -63,41 +63,65 @@ class HuberProblem:
         if self.reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
 
-    def _row_weights(self, rows):
+    def _row_weights(self, rows) -> np.ndarray:
+        """Per-point weights, (points,) shared by all rows or (rows, points); sum to 1 for "mean"."""
         if self.weights is None:
-            weights = np.ones((1, self.log_n.size))
+            weights = np.ones(self.log_n.size)
         elif self.weights.ndim == 1:
-            weights = self.weights[None, :]
+            weights = self.weights
         else:
             weights = self.weights[rows]
         if self.reduction == "mean":
-            weights = weights / weights.sum(axis=1, keepdims=True)
+            weights = weights / weights.sum(axis=-1, keepdims=True)
         return weights
 
     def __call__(self, x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Objective (k,) and gradient (k, 5) at parameters x (k, 5) for starts ``rows``."""
+        """Objective (k,) and gradient (k, 5) at parameters x (k, 5) for starts ``rows``.
+
+        The cost is a few dozen passes over (k, points) arrays, so they are updated in place.
+        """
         a, b, e, alpha, beta = (x[:, i, None] for i in range(5))
-        term_n = a - alpha * self.log_n
-        term_d = b - beta * self.log_d
         with np.errstate(over="ignore", invalid="ignore"):
-            top = np.maximum(np.maximum(term_n, term_d), e)
-            exp_n, exp_d, exp_e = np.exp(term_n - top), np.exp(term_d - top), np.exp(e - top)
-            total = exp_n + exp_d + exp_e
-            residual = top + np.log(total) - self.log_loss
-        size = np.abs(residual)
-        huber = np.where(size <= self.delta, 0.5 * residual**2, self.delta * (size - 0.5 * self.delta))
-        weights = self._row_weights(rows)
-        value = np.sum(weights * huber, axis=1)
-        # d Huber / d residual = clip(residual, -delta, delta); d LSE / d term = softmax weight.
-        scale = weights * np.clip(residual, -self.delta, self.delta) / total
-        from_n, from_d = scale * exp_n, scale * exp_d
-        gradient = np.stack([
-            from_n.sum(axis=1),
-            from_d.sum(axis=1),
-            (scale * exp_e).sum(axis=1),
-            -(from_n * self.log_n).sum(axis=1),
-            -(from_d * self.log_d).sum(axis=1),
-        ], axis=1)
+            # LSE(a - alpha log N, b - beta log D, e), shifted by the largest term so that no
+            # exp overflows: the objective stays finite wherever L-BFGS-B's line search goes.
+            exp_n = a - alpha * self.log_n
+            exp_d = b - beta * self.log_d
+            top = np.maximum(exp_n, exp_d)
+            np.maximum(top, e, out=top)
+            exp_n -= top
+            np.exp(exp_n, out=exp_n)  # (A / N^alpha) / exp(top)
+            exp_d -= top
+            np.exp(exp_d, out=exp_d)  # (B / D^beta) / exp(top)
+            exp_e = np.exp(e - top)  # E / exp(top)
+            total = exp_n + exp_d
+            total += exp_e
+            residual = np.log(total)
+            residual += top
+            residual -= self.log_loss
+            # Huber: with c = clip(r, -delta, delta), 0.5 r^2 inside and delta (|r| - delta/2)
+            # outside are both c (r - c/2); its derivative is c.
+            clipped = np.clip(residual, -self.delta, self.delta)
+            residual -= 0.5 * clipped
+            residual *= clipped
+            # Row sums with np.sum (pairwise, row by row) rather than BLAS products, whose
+            # rounding depends on how many rows come along: a start must follow the same path
+            # whether it is optimised alone or with 4,499 others.
+            weights = self._row_weights(rows)
+            residual *= weights
+            value = residual.sum(axis=1)
+            # d LSE / d term = term / total (the softmax weights).
+            clipped /= total
+            clipped *= weights
+            exp_n *= clipped
+            exp_d *= clipped
+            exp_e *= clipped
+            gradient = np.stack([
+                exp_n.sum(axis=1),
+                exp_d.sum(axis=1),
+                exp_e.sum(axis=1),
+                -(exp_n * self.log_n).sum(axis=1),
+                -(exp_d * self.log_d).sum(axis=1),
+            ], axis=1)
         return value, gradient
 
 
