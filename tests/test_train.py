@@ -4,12 +4,22 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from scalinglaws.corpus import load_tokens
 from scalinglaws.counting import TransformerShape
 from scalinglaws.train import Engine, TrainConfig, eval_schedule, train, validation_windows
 
 SHAPE = TransformerShape(n_layers=1, d_model=32, n_heads=4, n_ctx=64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One thread: the cores are shared, and oversubscribed threads crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

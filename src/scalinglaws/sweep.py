@@ -83,7 +83,8 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         s = self.config.shape
-        return f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}-seed{self.config.seed}"
+        return (f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}"
+                f"-b{self.config.batch_size}-lr{self.config.peak_lr:.3g}-seed{self.config.seed}")
 
     @property
     def flops(self) -> float:
@@ -132,6 +133,15 @@ PRESETS: dict[str, Preset] = {
             models_per_budget=3, tokens_per_param_guess=30.0, batch_size=8,
             lr_at_100k=4e-3, lr_exponent=0.25, eval_sequences=32, n_eval_points=6, min_steps=20,
         ),
+        Preset(
+            name="cpu",
+            description="The laptop replication (PROVISIONAL grid, being piloted).",
+            corpus="default", budgets=(3e11, 1e12, 3e12, 1e13, 3e13),
+            ladder=_ladder((1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 48, 4),
+                           (3, 64, 4), (4, 80, 4), (4, 96, 4)),
+            models_per_budget=6, tokens_per_param_guess=300.0, batch_size=16,
+            lr_at_100k=4e-3, lr_exponent=0.25, eval_sequences=256,
+        ),
     ]
 }
 
@@ -165,12 +175,12 @@ def versions() -> dict:
             "scalinglaws": git_commit()}
 
 
-def header_for(preset: Preset, specs: list[RunSpec]) -> dict:
+def header_for(name: str, description: str, specs: list[RunSpec]) -> dict:
     runs = {spec.run_id: spec.settings_hash() for spec in specs}
-    return {"kind": "header", "preset": preset.name, "grid_hash": _hash([spec.settings() for spec in specs]),
+    return {"kind": "header", "preset": name, "grid_hash": _hash([spec.settings() for spec in specs]),
             "runs": runs, "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "description": preset.description}
+            "description": description}
 
 
 # --------------------------------------------------------------------------------------
@@ -234,9 +244,8 @@ def _progress(total_flops: float, enabled: bool):
                 desc="sweep (weighted by FLOPs)", smoothing=0.0)
 
 
-def prepare_results_file(path: Path, preset: Preset, specs: list[RunSpec]) -> set[str]:
-    """Create the file with its header, or check an existing one; returns finished run ids."""
-    wanted = header_for(preset, specs)
+def prepare_results_file(path: Path, wanted: dict) -> set[str]:
+    """Create the file with header ``wanted``, or check an existing one; returns finished run ids."""
     if path.exists() and path.stat().st_size > 0:
         repair(path)  # a run cut off mid-write is dropped and will be redone
     if not path.exists() or path.stat().st_size == 0:
@@ -255,13 +264,21 @@ def run_sweep(preset: str, out_dir: Path | None = None, jobs: int | None = None,
     the results file), or with ``jobs=1`` one process using all of torch's threads.
     """
     chosen = get_preset(preset)
+    out_dir = Path(out_dir) if out_dir is not None else Path("results") / chosen.name
+    return run_specs(chosen.name, chosen.description, build_grid(chosen), out_dir, jobs, progress)
+
+
+def run_specs(name: str, description: str, specs: list[RunSpec], out_dir: Path, jobs: int | None = None,
+              progress: bool = True) -> Path:
+    """Run (or resume) any list of runs into ``out_dir/results.jsonl`` (run_sweep's engine; pilots use it)."""
     jobs = DEFAULT_JOBS if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs must be a positive number of worker processes, got {jobs}")
-    out_dir = Path(out_dir) if out_dir is not None else Path("results") / chosen.name
-    path = out_dir / RESULTS_NAME
-    specs = build_grid(chosen)
-    finished = prepare_results_file(path, chosen, specs)
+    ids = [spec.run_id for spec in specs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"the grid {name!r} lists a run twice; every run id must be unique")
+    path = Path(out_dir) / RESULTS_NAME
+    finished = prepare_results_file(path, header_for(name, description, specs))
     pending = [spec for spec in specs if spec.run_id not in finished]
     # Longest runs first keeps the workers busy until the end.
     pending.sort(key=lambda spec: spec.flops, reverse=True)
