@@ -89,7 +89,8 @@ def test_too_few_in_range_profiles_is_a_fit_failure():
 
 
 def test_single_budget_or_too_few_sizes_is_a_value_error_saying_what_is_needed():
-    with pytest.raises(ValueError, match=r"at least 2 IsoFLOP budgets with >= 3 model sizes each; got 1e\+19 FLOPs: 7 sizes"):
+    expected = r"at least 2 IsoFLOP budgets with >= 3 model sizes each; got 1e\+19 FLOPs: 7 sizes"
+    with pytest.raises(ValueError, match=expected):
         fit_approach2(isoflop_runs((1e19,)))
     with pytest.raises(ValueError, match="at least 2 IsoFLOP budgets with >= 3 model sizes"):
         fit_approach2(isoflop_runs((1e19, 1e20), sizes_per_budget=2))

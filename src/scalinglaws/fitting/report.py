@@ -66,8 +66,9 @@ def _row(report: ApproachReport) -> str:
     if boot is None:
         return f"{report.label:<38} {fit.a:>6.3f} {'':>15} {'':>15} {fit.b:>6.3f}"
     refits = f"{boot.n_succeeded}/{boot.n_resamples} ok"
+    a_wide = _pair(boot.interval("a", WIDE_PERCENTILES))
     return (f"{report.label:<38} {fit.a:>6.3f} {_pair(boot.interval('a')):>15} "
-            f"{_pair(boot.interval('a', WIDE_PERCENTILES)):>15} {fit.b:>6.3f} {_pair(boot.interval('b')):>15}  {refits}")
+            f"{a_wide:>15} {fit.b:>6.3f} {_pair(boot.interval('b')):>15}  {refits}")
 
 
 def _details(approaches) -> list[str]:
@@ -82,7 +83,7 @@ def _details(approaches) -> list[str]:
                       for reason, count in boot.failures.items()]
             notes += [f"{count} budget exclusions across refits of budgets the full fit used ({reason})"
                       for reason, count in boot.flagged.items()]
-        notes += _flagged_budgets(getattr(report.fit, "flagged", ()))
+        notes += _profile_lines(getattr(report.fit, "profiles", ()))
         if hasattr(report.fit, "E"):
             fit = report.fit
             notes.append(f"E = {fit.E:.4g}, A = {fit.A:.4g}, B = {fit.B:.4g}, alpha = {fit.alpha:.4f}, "
@@ -97,14 +98,25 @@ def _details(approaches) -> list[str]:
     return lines
 
 
-def _flagged_budgets(profiles) -> list[str]:
-    """One line for the groups too small to profile, one line per budget left out for another reason."""
+def _profile_lines(profiles) -> list[str]:
+    """Approach 2 per budget: its parabola's minimum and curvature, or why it was left out.
+
+    Groups too small to profile (fewer than 3 sizes: in a mixed set of runs, usually runs that
+    are not on an IsoFLOP budget at all) share one line.
+    """
     small = [p.budget for p in profiles if p.reason.startswith("fewer than")]
-    notes = [f"budget {p.budget:.3g} FLOPs left out of the fit: {p.reason}"
-             for p in profiles if not p.reason.startswith("fewer than")]
+    notes = []
+    for p in profiles:
+        if p.reason.startswith("fewer than"):
+            continue
+        head = f"budget {p.budget:.3g} FLOPs: {p.n_runs} runs, {p.n_outliers} outliers, curvature {p.curvature:.3g}"
+        if p.usable:
+            notes.append(f"{head}, N_opt {p.n_opt:.3g}, loss at minimum {p.loss_min:.4g}")
+        else:
+            notes.append(f"{head}; left out of the fit: {p.reason}")
     if small:
-        notes.append(f"{len(small)} budget groups with fewer than 3 distinct sizes not profiled "
-                     f"({', '.join(f'{c:.2g}' for c in small)} FLOPs)")
+        notes.append(f"{len(small)} groups of runs with fewer than 3 distinct sizes not profiled "
+                     f"(C from {min(small):.2g} to {max(small):.2g} FLOPs)")
     return notes
 
 
