@@ -102,7 +102,7 @@ def _two_loop(grad, s_mem, y_mem, rho, count):
 
 
 def _cubic_minimiser(st_a, f_a, d_a, st_b, f_b, d_b):
-    """theta and gamma of the cubic through two points, as dcstep computes them."""
+    """theta and its scale s for the cubic through two (step, value, slope) points, as in dcstep."""
     theta = 3.0 * (f_a - f_b) / (st_b - st_a) + d_a + d_b
     scale = np.maximum(np.maximum(np.abs(theta), np.abs(d_a)), np.abs(d_b))
     return theta, scale
