@@ -82,3 +82,12 @@ def test_fit_all_report_runs_what_the_data_allow(isoflop):
     assert "20/20 ok" in text and "Hoffmann et al. (2022), Table 2" in text and "0.462-0.534" in text
     with pytest.raises(ValueError, match="n_bootstrap must be >= 0"):
         fit_all(isoflop, n_bootstrap=-1)
+
+
+def test_fit_all_says_why_each_approach_was_skipped():
+    report = fit_all(isoflop_runs((1e19, 1e20), sizes_per_budget=2), n_bootstrap=5)
+    assert all(approach.fit is None for approach in report.approaches)
+    text = report.format()
+    assert "skipped: the runs have no loss curves" in text
+    assert "skipped: Approach 2 needs at least 2 IsoFLOP budgets with >= 3 model sizes each" in text
+    assert "skipped: Approach 3 fits 5 parameters (a, b, e, alpha, beta): it needs at least 5 points, got 4" in text
