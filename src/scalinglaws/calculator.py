@@ -3,8 +3,9 @@
 Everything here is arithmetic on the published laws in :mod:`scalinglaws.laws` and the
 published tables in :mod:`scalinglaws.constants`: reproducing Hoffmann et al. 2022's
 Table 3 / A3 from the Approach 3 coefficients, comparing Gopher with Chinchilla, and the
-compute-optimal calculator. Tables come back as plain text so that a notebook can print
-them and nbval can compare them digit for digit.
+compute-optimal calculator; and, for the replication chapter, Approach 3's objective at a
+given fit and a bootstrap whose refits are run to tight tolerances. Tables come back as
+plain text so that a notebook can print them and nbval can compare them digit for digit.
 """
 
 from __future__ import annotations
