@@ -128,6 +128,14 @@ def test_table_2_lists_the_paper_and_the_implied_exponents():
     assert "0.457" in text  # a = beta / (alpha + beta) of the unrounded fit
 
 
+def test_fits_table_shows_coefficients_and_the_exponents_they_imply():
+    text = calculator.format_fits([k.CHINCHILLA_PRINTED, k.BESIROGLU_REFIT])
+    header, _, printed, besiroglu = text.splitlines()
+    assert header.split() == ["fit", "E", "A", "B", "alpha", "beta", "a", "b"]
+    assert printed.split() == ["chinchilla", "1.6900", "406.4", "410.7", "0.3400", "0.2800", "0.452", "0.548"]
+    assert besiroglu.split()[-2:] == ["0.513", "0.487"]  # Besiroglu et al.'s a = 0.513
+
+
 def test_losses_table_shows_the_papers_numbers():
     text = calculator.format_losses([k.CHINCHILLA_UNROUNDED], [k.GOPHER, k.CHINCHILLA])
     assert "1.967" in text and "1.921" in text

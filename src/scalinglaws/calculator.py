@@ -46,11 +46,14 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def format_fit(fit: ParametricFit) -> str:
-    """The coefficients of Eq. 2 and the exponents of Eq. 4 that they imply."""
-    a, b = laws.allocation_exponents(fit)
-    return (f"{fit.name}: E = {fit.E:.4f}, A = {fit.A:.4g}, B = {fit.B:.4g}, "
-            f"alpha = {fit.alpha:.4f}, beta = {fit.beta:.4f}  ->  a = {a:.3f}, b = {b:.3f}")
+def format_fits(fits: Sequence[ParametricFit]) -> str:
+    """One row per fit: the coefficients of Eq. 2 and the exponents of Eq. 4 they imply."""
+    rows = []
+    for fit in fits:
+        a, b = laws.allocation_exponents(fit)
+        rows.append((fit.name, f"{fit.E:.4f}", f"{fit.A:.4g}", f"{fit.B:.4g}", f"{fit.alpha:.4f}",
+                     f"{fit.beta:.4f}", f"{a:.3f}", f"{b:.3f}"))
+    return format_table(("fit", "E", "A", "B", "alpha", "beta", "a", "b"), rows)
 
 
 def format_table_2(fits: Sequence[ParametricFit] = ()) -> str:
