@@ -159,3 +159,18 @@ def test_every_budget_is_bracketed_and_spent(name):
         centre = math.sqrt(budget / (6 * preset.tokens_per_param_guess))
         assert len(sizes) == preset.models_per_budget
         assert min(sizes) < centre < max(sizes)  # the guessed optimum lies inside the bracket
+
+
+def test_cpu_preset_spans_two_decades_with_six_sizes_per_budget():
+    cpu = PRESETS["cpu"]
+    assert max(cpu.budgets) >= 3e13 and max(cpu.budgets) / min(cpu.budgets) >= 100
+    assert cpu.models_per_budget >= 6 and cpu.corpus == "default"
+
+
+def test_gpu_preset_reaches_two_decades_beyond_cpu_within_four_epochs():
+    from scalinglaws.sweep import GPU_MAX_EPOCHS, GUTENBERG409_TRAIN_BYTES
+
+    gpu, cpu = PRESETS["gpu"], PRESETS["cpu"]
+    assert max(gpu.budgets) >= 100 * max(cpu.budgets) and gpu.corpus == "gutenberg409"
+    largest = max(spec.config.tokens for spec in build_grid(gpu))
+    assert GPU_MAX_EPOCHS == 4 and largest <= 4 * GUTENBERG409_TRAIN_BYTES

@@ -59,17 +59,24 @@ class Preset:
     n_eval_points: int = 14
     seed: int = 0
     min_steps: int = 50  # runs shorter than this are left out of the grid
+    max_tokens: float | None = None  # no run sees more tokens (caps the epochs of a small corpus)
 
     def peak_lr(self, n_params: int) -> float:
         return self.lr_at_100k * (n_params / 1e5) ** -self.lr_exponent
 
     def shapes_for(self, budget: float) -> list[TransformerShape]:
-        """The ladder models whose N brackets the guessed optimum N* for this budget."""
+        """The ladder models whose N brackets the guessed optimum N* for this budget.
+
+        With ``max_tokens``, models too small to spend the budget within it (D = C/6N above
+        the cap) are not eligible, so the bracket shifts up where the cap binds.
+        """
+        ladder = [shape for shape in self.ladder if self.max_tokens is None
+                  or budget / (6 * counting.params_total(shape)) <= self.max_tokens]
         centre = math.sqrt(budget / (6 * self.tokens_per_param_guess))
-        sizes = np.log([counting.params_total(shape) for shape in self.ladder])
+        sizes = np.log([counting.params_total(shape) for shape in ladder])
         nearest = int(np.argmin(np.abs(sizes - math.log(centre))))
-        first = min(max(0, nearest - self.models_per_budget // 2), len(self.ladder) - self.models_per_budget)
-        return list(self.ladder[max(0, first):first + self.models_per_budget])
+        first = min(max(0, nearest - self.models_per_budget // 2), len(ladder) - self.models_per_budget)
+        return ladder[max(0, first):first + self.models_per_budget]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,31 @@ def _ladder(*layers_width_heads: tuple[int, int, int], n_ctx: int = 128) -> tupl
     return tuple(sorted(shapes, key=counting.params_total))
 
 
+#: Model sizes of the CPU sweeps: 1-4 layers, widths 8-96, about 1.5x apart in N (4K .. 480K parameters).
+CPU_LADDER = _ladder((1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 40, 4), (2, 48, 4),
+                     (3, 48, 4), (3, 64, 4), (4, 72, 4), (4, 96, 4))
+#: Measured in results/pilot/ (README.md there): the peak learning rate of the best of 3-4 rates, for
+#: 3 sizes at C = 1e12, fitted as lr = 0.0052 (N / 1e5) ** -0.48 (batch 16 x 128 bytes).
+CPU_LR_AT_100K, CPU_LR_EXPONENT = 0.0052, 0.48
+#: Bracket centre N* = sqrt(C / 6r): byte-level models want far more tokens per parameter than
+#: Chinchilla's ~20 (results/pilot/README.md, IsoFLOP pilot).
+CPU_TOKENS_PER_PARAM = 200.0
+
+#: GPU ladder: 3-12 layers, widths 64-384 (0.17M .. 21M parameters).
+GPU_LADDER = _ladder((3, 64, 4), (4, 80, 4), (4, 96, 4), (5, 112, 4), (5, 128, 4), (6, 160, 5), (8, 192, 6),
+                     (8, 256, 8), (10, 320, 10), (12, 384, 12))
+GPU_TOKENS_PER_PARAM = CPU_TOKENS_PER_PARAM
+#: Training bytes of 'gutenberg409' (scalinglaws.corpus) and the epoch cap of the gpu preset.
+GUTENBERG409_TRAIN_BYTES = 137_836_610  # corpus_info("gutenberg409")["bytes"]["train"]
+GPU_MAX_EPOCHS = 4
+GPU_DESCRIPTION = (
+    "One H100, at most ~25 minutes: 4 IsoFLOP budgets 1e14..3e15 (2 decades beyond 'cpu') x 6 models "
+    f"(0.2M-21M parameters) on 'gutenberg409', batch 64 x 128 bytes, bf16 autocast and torch.compile. "
+    f"No run sees more than {GPU_MAX_EPOCHS} epochs of the corpus (the cap binds only at 3e15, where it "
+    "moves that bracket up two models, to 1M-21M parameters). NOT RUN: written without a GPU; its wall time and learning-rate "
+    "rule (the CPU rule, measured at batch 16) are unverified."
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset for preset in [
         Preset(
@@ -134,13 +166,29 @@ PRESETS: dict[str, Preset] = {
             lr_at_100k=4e-3, lr_exponent=0.25, eval_sequences=32, n_eval_points=6, min_steps=20,
         ),
         Preset(
+            name="demo",
+            description=("Live in the book, a few minutes on 2 cores: 3 small budgets x 5 models on the "
+                         "'default' corpus; enough for an IsoFLOP picture, too small for trustworthy exponents."),
+            corpus="default", budgets=(3e10, 1e11, 3e11),
+            ladder=CPU_LADDER[:7], models_per_budget=5, tokens_per_param_guess=CPU_TOKENS_PER_PARAM,
+            batch_size=16, lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=256,
+        ),
+        Preset(
             name="cpu",
-            description="The laptop replication (PROVISIONAL grid, being piloted).",
+            description=("The laptop replication, ~2 h on 2 cores (benchmarks/bench_training.py --estimate-only): "
+                         "5 IsoFLOP budgets 3e11..3e13 (2 decades) x 6 models on 'default'; Approach 1 uses "
+                         "the same runs' curves."),
             corpus="default", budgets=(3e11, 1e12, 3e12, 1e13, 3e13),
-            ladder=_ladder((1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 48, 4),
-                           (3, 64, 4), (4, 80, 4), (4, 96, 4)),
-            models_per_budget=6, tokens_per_param_guess=300.0, batch_size=16,
-            lr_at_100k=4e-3, lr_exponent=0.25, eval_sequences=256,
+            ladder=CPU_LADDER, models_per_budget=6, tokens_per_param_guess=CPU_TOKENS_PER_PARAM, batch_size=16,
+            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=1024,
+        ),
+        Preset(
+            name="gpu",
+            description=GPU_DESCRIPTION,
+            corpus="gutenberg409", budgets=(1e14, 3e14, 1e15, 3e15),
+            ladder=GPU_LADDER, models_per_budget=6, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=64,
+            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=2048,
+            max_tokens=GPU_MAX_EPOCHS * GUTENBERG409_TRAIN_BYTES,
         ),
     ]
 }

@@ -1,0 +1,99 @@
+"""Pilot sweeps that fixed the ``cpu`` preset's learning-rate rule, batch and bracket centre.
+
+    python results/pilot/pilot.py lr        # learning rate x batch at one budget, 3 model sizes
+    python results/pilot/pilot.py isoflop   # IsoFLOP profiles at 3 small budgets, the chosen rule
+    python results/pilot/pilot.py report    # the tables of results/pilot/README.md and an Approach 2 fit
+
+Results go to ``results/pilot/<name>/results.jsonl`` through the sweep runner, so they are
+resumable and carry the same provenance as any sweep.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from scalinglaws import counting
+from scalinglaws.results import load_results, results_to_runs
+from scalinglaws.sweep import Preset, RunSpec, build_grid, run_specs
+from scalinglaws.train import TrainConfig
+
+HERE = Path(__file__).resolve().parent
+CORPUS, EVAL_SEQUENCES, EVAL_POINTS = "default", 256, 14
+LR_BUDGET = 1e12
+LR_SHAPES = [counting.TransformerShape(1, 16, 2, 128), counting.TransformerShape(1, 32, 4, 128),
+             counting.TransformerShape(2, 48, 4, 128)]
+LEARNING_RATES = (2e-3, 5e-3, 1.2e-2, 3e-2)
+#: The rule read off the lr pilot (README.md): lr = LR_AT_100K * (N / 1e5) ** -LR_EXPONENT.
+LR_AT_100K, LR_EXPONENT = 0.0052, 0.48
+BATCHES = {16: LEARNING_RATES, 8: (5e-3, 1.2e-2), 32: (5e-3, 1.2e-2)}  # other batches: middle model only
+
+
+def spec(shape: counting.TransformerShape, budget: float, batch: int, lr: float) -> RunSpec:
+    steps = round(budget / (6 * counting.params_total(shape)) / (batch * shape.n_ctx))
+    config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr,
+                         eval_sequences=EVAL_SEQUENCES, n_eval_points=EVAL_POINTS)
+    return RunSpec(budget=budget, corpus=CORPUS, config=config)
+
+
+def lr_grid() -> list[RunSpec]:
+    specs = [spec(shape, LR_BUDGET, 16, lr) for shape in LR_SHAPES for lr in LEARNING_RATES]
+    specs += [spec(LR_SHAPES[1], LR_BUDGET, batch, lr) for batch, lrs in BATCHES.items() if batch != 16
+              for lr in lrs]
+    return specs
+
+
+#: IsoFLOP pilot: batch 16 and the learning-rate rule fitted to the ``lr`` pilot (see README.md).
+ISOFLOP = Preset(
+    name="pilot-isoflop", description="IsoFLOP profiles at 3e11, 1e12, 3e12 on 'default'",
+    corpus=CORPUS, budgets=(3e11, 1e12, 3e12),
+    ladder=tuple(counting.TransformerShape(l, d, h, 128) for l, d, h in
+                 [(1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 40, 4), (2, 48, 4),
+                  (3, 48, 4), (3, 64, 4)]),
+    models_per_budget=6, tokens_per_param_guess=200.0, batch_size=16,
+    lr_at_100k=LR_AT_100K, lr_exponent=LR_EXPONENT, eval_sequences=1024, n_eval_points=EVAL_POINTS)
+
+
+def isoflop_grid() -> list[RunSpec]:
+    return build_grid(ISOFLOP)
+
+
+def report() -> None:
+    for name in ("lr", "isoflop"):
+        path = HERE / name / "results.jsonl"
+        if not path.exists():
+            continue
+        _, records = load_results(path)
+        print(f"\n{name}: {len(records)} runs")
+        print("| budget | layers | width | N | batch | peak lr | D/N | steps | final loss | wall s |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for r in sorted(records, key=lambda r: (r["budget"], r["params_total"], r["batch_size"], r["learning_rate"])):
+            loss = "diverged" if r["diverged"] else f"{r['final_loss']:.4f}"
+            print(f"| {r['budget']:.0e} | {r['shape']['n_layers']} | {r['shape']['d_model']} | {r['params_total']:,} "
+                  f"| {r['batch_size']} | {r['learning_rate']:.3g} | {r['tokens'] / r['params_total']:.0f} "
+                  f"| {r['steps']} | {loss} | {r['wall_time_s']:.0f} |")
+        if name == "isoflop":
+            from scalinglaws.fitting.approach2 import fit_approach2
+
+            fit = fit_approach2(results_to_runs(path))
+            for profile in fit.profiles:
+                print(f"budget {profile.budget:.0e}: N_opt {profile.n_opt:,.0f}, D_opt/N_opt "
+                      f"{profile.d_opt / profile.n_opt:.0f}, loss {profile.loss_min:.4f} {profile.reason}")
+            print(f"Approach 2: a = {fit.a:.3f}, b = {fit.b:.3f}")
+
+
+def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else "report"
+    if command == "lr":
+        run_specs("pilot-lr", "learning rate x batch at C = 1e12 on 'default'", lr_grid(), HERE / "lr")
+    elif command == "isoflop":
+        run_specs("pilot-isoflop", "IsoFLOP profiles at 3e11, 1e12, 3e12 with the cpu preset's rule",
+                  isoflop_grid(), HERE / "isoflop")
+    elif command == "report":
+        report()
+    else:
+        raise SystemExit(f"unknown command {command!r}: expected lr, isoflop or report")
+
+
+if __name__ == "__main__":
+    main()
