@@ -130,15 +130,15 @@ def _ladder(*layers_width_heads: tuple[int, int, int], n_ctx: int = 128) -> tupl
     return tuple(sorted(shapes, key=counting.params_total))
 
 
-#: Model sizes of the CPU sweeps: 1-4 layers, widths 8-96, about 1.5x apart in N (4K .. 480K parameters).
+#: Model sizes of the CPU sweeps: 1-5 layers, widths 8-112, about 1.5x apart in N (4K .. 800K parameters).
 CPU_LADDER = _ladder((1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 40, 4), (2, 48, 4),
-                     (3, 48, 4), (3, 64, 4), (4, 72, 4), (4, 96, 4))
+                     (3, 48, 4), (3, 64, 4), (4, 72, 4), (4, 96, 4), (5, 112, 4))
 #: Measured in results/pilot/ (README.md there): the peak learning rate of the best of 3-4 rates, for
 #: 3 sizes at C = 1e12, fitted as lr = 0.0052 (N / 1e5) ** -0.48 (batch 16 x 128 bytes).
 CPU_LR_AT_100K, CPU_LR_EXPONENT = 0.0052, 0.48
 #: Bracket centre N* = sqrt(C / 6r): byte-level models want far more tokens per parameter than
-#: Chinchilla's ~20 (results/pilot/README.md, IsoFLOP pilot).
-CPU_TOKENS_PER_PARAM = 200.0
+#: Chinchilla's ~20; the IsoFLOP pilot found 145-175 at 1e12-3e12 (results/pilot/README.md).
+CPU_TOKENS_PER_PARAM = 150.0
 
 #: GPU ladder: 3-12 layers, widths 64-384 (0.17M .. 21M parameters).
 GPU_LADDER = _ladder((3, 64, 4), (4, 80, 4), (4, 96, 4), (5, 112, 4), (5, 128, 4), (6, 160, 5), (8, 192, 6),
@@ -170,7 +170,7 @@ PRESETS: dict[str, Preset] = {
             description=("Live in the book, a few minutes on 2 cores: 3 small budgets x 5 models on the "
                          "'default' corpus; enough for an IsoFLOP picture, too small for trustworthy exponents."),
             corpus="default", budgets=(3e10, 1e11, 3e11),
-            ladder=CPU_LADDER[:7], models_per_budget=5, tokens_per_param_guess=CPU_TOKENS_PER_PARAM,
+            ladder=_ladder((1, 4, 1)) + CPU_LADDER[:6], models_per_budget=5, tokens_per_param_guess=CPU_TOKENS_PER_PARAM,
             batch_size=16, lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=256,
         ),
         Preset(
