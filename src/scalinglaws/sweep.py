@@ -223,10 +223,18 @@ def versions() -> dict:
             "scalinglaws": git_commit()}
 
 
+def command_line() -> str:
+    """The command that started this process, without machine-specific paths."""
+    program = Path(sys.argv[0]).name
+    if program == "__main__.py":  # python -m scalinglaws ...
+        program = "-m scalinglaws"
+    return " ".join(["python", program, *sys.argv[1:]])
+
+
 def header_for(name: str, description: str, specs: list[RunSpec]) -> dict:
     runs = {spec.run_id: spec.settings_hash() for spec in specs}
     return {"kind": "header", "preset": name, "grid_hash": _hash([spec.settings() for spec in specs]),
-            "runs": runs, "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "runs": runs, "command": command_line(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "description": description}
 
