@@ -2,6 +2,7 @@
 
     python results/pilot/pilot.py lr        # learning rate x batch at one budget, 3 model sizes
     python results/pilot/pilot.py isoflop   # IsoFLOP profiles at 3 small budgets, the chosen rule
+    python results/pilot/pilot.py batch8    # the two smallest budgets again with batch 8
     python results/pilot/pilot.py report    # the tables of results/pilot/README.md and an Approach 2 fit
 
 Results go to ``results/pilot/<name>/results.jsonl`` through the sweep runner, so they are
@@ -11,6 +12,7 @@ resumable and carry the same provenance as any sweep.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from scalinglaws import counting
@@ -58,8 +60,13 @@ def isoflop_grid() -> list[RunSpec]:
     return build_grid(ISOFLOP)
 
 
+#: The same grid at the two small budgets with batch 8: twice the optimizer steps per run.
+ISOFLOP_BATCH8 = replace(ISOFLOP, name="pilot-isoflop-batch8", budgets=(3e11, 1e12), batch_size=8,
+                         description="IsoFLOP profiles at 3e11, 1e12 with batch 8 on 'default'")
+
+
 def report() -> None:
-    for name in ("lr", "isoflop"):
+    for name in ("lr", "isoflop", "isoflop_batch8"):
         path = HERE / name / "results.jsonl"
         if not path.exists():
             continue
@@ -72,7 +79,7 @@ def report() -> None:
             print(f"| {r['budget']:.0e} | {r['shape']['n_layers']} | {r['shape']['d_model']} | {r['params_total']:,} "
                   f"| {r['batch_size']} | {r['learning_rate']:.3g} | {r['tokens'] / r['params_total']:.0f} "
                   f"| {r['steps']} | {loss} | {r['wall_time_s']:.0f} |")
-        if name == "isoflop":
+        if name.startswith("isoflop"):
             from scalinglaws.fitting.approach2 import fit_approach2
 
             fit = fit_approach2(results_to_runs(path))
@@ -89,10 +96,12 @@ def main() -> None:
     elif command == "isoflop":
         run_specs("pilot-isoflop", "IsoFLOP profiles at 3e11, 1e12, 3e12 with the cpu preset's rule",
                   isoflop_grid(), HERE / "isoflop")
+    elif command == "batch8":
+        run_specs(ISOFLOP_BATCH8.name, ISOFLOP_BATCH8.description, build_grid(ISOFLOP_BATCH8), HERE / "isoflop_batch8")
     elif command == "report":
         report()
     else:
-        raise SystemExit(f"unknown command {command!r}: expected lr, isoflop or report")
+        raise SystemExit(f"unknown command {command!r}: expected lr, isoflop, batch8 or report")
 
 
 if __name__ == "__main__":

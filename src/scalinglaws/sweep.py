@@ -37,8 +37,15 @@ from .counting import TransformerShape
 from .results import RESULTS_NAME, append_record, check_header, load_results, repair, results_to_runs  # noqa: F401 (re-exported)
 from .train import Engine, TrainConfig, train, validation_windows
 
-#: The default number of worker processes (see benchmarks/bench_training.py for the measurement).
+#: Worker processes on a CPU machine. Measured (benchmarks/bench_training.py, section 4): 2 single-
+#: threaded processes ran 6 short runs 4.6x faster than 1 process with 2 threads on the shared
+#: 2-core machine; tiny models cannot keep two threads busy, and oversubscribed threads crawl.
 DEFAULT_JOBS = 2
+
+
+def default_jobs() -> int:
+    """One process per GPU run (they share one device), else DEFAULT_JOBS single-threaded workers."""
+    return 1 if torch.cuda.is_available() else DEFAULT_JOBS
 
 
 @dataclass(frozen=True)
@@ -327,7 +334,7 @@ def run_sweep(preset: str, out_dir: Path | None = None, jobs: int | None = None,
 def run_specs(name: str, description: str, specs: list[RunSpec], out_dir: Path, jobs: int | None = None,
               progress: bool = True) -> Path:
     """Run (or resume) any list of runs into ``out_dir/results.jsonl`` (run_sweep's engine; pilots use it)."""
-    jobs = DEFAULT_JOBS if jobs is None else jobs
+    jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs must be a positive number of worker processes, got {jobs}")
     ids = [spec.run_id for spec in specs]

@@ -166,7 +166,7 @@ class BatchSampler:
         return window[:, :-1], window[:, 1:]
 
 
-def make_optimizer(model: GPT, config: TrainConfig, engine: Engine) -> torch.optim.AdamW:
+def make_optimizer(model: GPT, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW; weight decay on matrices and embeddings only, not on biases or LayerNorm gains (nanoGPT)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -186,7 +186,7 @@ def train(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
     torch.manual_seed(config.seed)
     model = GPT(shape).to(engine.device)
     step_model = torch.compile(model) if engine.compile else model
-    optimizer = make_optimizer(model, config, engine)
+    optimizer = make_optimizer(model, config)
     sampler = BatchSampler(train_tokens, config.batch_size, shape.n_ctx, config.seed, engine.device)
     if eval_windows is None:
         eval_windows = validation_windows(val_tokens, config.eval_sequences, shape.n_ctx)
