@@ -4,7 +4,7 @@ Everything here is arithmetic on the published laws in :mod:`scalinglaws.laws` a
 published tables in :mod:`scalinglaws.constants`: reproducing Hoffmann et al. 2022's
 Table 3 / A3 from the Approach 3 coefficients, comparing Gopher with Chinchilla, and the
 compute-optimal calculator; and, for the replication chapter, Approach 3's objective at a
-given fit and a bootstrap whose refits are run to tight tolerances. Tables come back as
+given fit and a table of bootstrap intervals. Tables come back as
 plain text so that a notebook can print them and nbval can compare them digit for digit.
 """
 
@@ -20,10 +20,7 @@ from scipy.optimize import minimize_scalar
 from . import constants as k
 from . import laws
 from .constants import OptimalRow, ParametricFit, TrainedModel
-from .fitting.approach3 import PARAMETER_NAMES, Approach3Fit, make_problem
-from .fitting.bootstrap import BootstrapResult, _approach3_starts
-from .fitting.lbfgs import minimize_batched
-from .runs import Runs
+from .fitting.approach3 import make_problem
 
 # --------------------------------------------------------------------------------------
 # Plain-text tables
@@ -81,7 +78,7 @@ def optimal_params_by_search(fit: ParametricFit, flops: float) -> float:
     Searches log N over 1e3..1e18 parameters (bounded Brent), to a relative tolerance
     of about 1e-9 in N.
     """
-    c = float(laws._positive("the compute budget (FLOPs)", flops))
+    c = float(laws.require_positive("the compute budget (FLOPs)", flops))
 
     def loss_on_budget(log_n):
         n = math.exp(log_n)
@@ -188,8 +185,8 @@ class InferenceCost:
 
 def inference_cost(params: float, bytes_per_param: float = 2.0) -> InferenceCost:
     """Per-token FLOPs and weight memory of a model with ``params`` parameters (bf16 by default)."""
-    laws._positive("params", params)
-    laws._positive("bytes_per_param", bytes_per_param)
+    laws.require_positive("params", params)
+    laws.require_positive("bytes_per_param", bytes_per_param)
     return InferenceCost(float(params), float(bytes_per_param))
 
 
@@ -219,7 +216,7 @@ def budget_from_hardware(accelerators: float, peak_flops_per_second: float, util
     """
     for name, value in (("accelerators", accelerators), ("peak_flops_per_second", peak_flops_per_second),
                         ("days", days)):
-        laws._positive(name, value)
+        laws.require_positive(name, value)
     if not 0 < utilisation <= 1:
         raise ValueError(f"utilisation must be a fraction of peak in (0, 1], got {utilisation!r}")
     return accelerators * peak_flops_per_second * utilisation * days * SECONDS_PER_DAY
@@ -259,7 +256,7 @@ def runs_for_interval_width(n_runs: float, width: float, target_width: float) ->
     points, so n_needed = n (width / target_width)^2 (Besiroglu et al. 2024, Section 4).
     """
     for name, value in (("n_runs", n_runs), ("width", width), ("target_width", target_width)):
-        laws._positive(name, value)
+        laws.require_positive(name, value)
     return n_runs * (width / target_width) ** 2
 
 
@@ -312,45 +309,3 @@ def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E",
         ))
     headers = ("", "this refit", f"{low_pct:g}-{high_pct:g}%", "Besiroglu", "95%", "Hoffmann", "10-90%")
     return format_table(headers, rows)
-
-
-#: Stopping tolerances far below scipy's defaults (max |gradient| <= 1e-5, relative reduction
-#: <= 2.2e-9, both absolute once the objective is below 1). With the defaults, a bootstrap
-#: refit started at the full fit's optimum can stop close to where it started, which narrows
-#: the interval: the early stopping of Besiroglu et al. (2024), one level down.
-TIGHT_GTOL = 1e-9
-TIGHT_FTOL = 1e-14
-
-
-def bootstrap_approach3_tight(full_fit: Approach3Fit, runs: Runs, n_resamples: int = 200, seed: int = 0,
-                              gtol: float = TIGHT_GTOL, ftol: float = TIGHT_FTOL) -> BootstrapResult:
-    """:func:`scalinglaws.fitting.bootstrap_approach3` (summed Huber) with the stopping tolerances exposed.
-
-    Same resamples for the same seed, same starts (the full fit's best local optima and grid
-    starts); only L-BFGS's ``gtol`` and ``ftol`` differ. With scipy's defaults it returns the
-    very same refits as ``bootstrap_approach3``.
-    """
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive number of bootstrap refits, got {n_resamples!r}")
-    usable = runs.without_diverged()
-    starts = _approach3_starts(full_fit)
-    rng = np.random.default_rng(seed)
-    n_points = len(usable)
-    counts = np.stack([np.bincount(rng.integers(0, n_points, n_points), minlength=n_points)
-                       for _ in range(n_resamples)]).astype(float)
-    per_replicate = starts.shape[0]
-    problem = make_problem(usable.params, usable.tokens, usable.loss, reduction="sum",
-                           weights=np.repeat(counts, per_replicate, axis=0))
-    result = minimize_batched(problem, np.tile(starts, (n_resamples, 1)), gtol=gtol, ftol=ftol)
-    objectives = np.where(np.isfinite(result.fun), result.fun, np.inf).reshape(n_resamples, per_replicate)
-    best = np.argmin(objectives, axis=1) + per_replicate * np.arange(n_resamples)
-    # A start that ran out of line search at this tolerance has still gone as far as it can;
-    # only non-finite objectives are failures.
-    finite = np.isfinite(result.fun[best])
-    estimates = result.x[best[finite]]
-    a, b, e, alpha, beta = (estimates[:, PARAMETER_NAMES.index(name)] for name in PARAMETER_NAMES)
-    samples = {"E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta,
-               "a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
-    n_failed = int(np.sum(~finite))
-    failures = {"objective not finite": n_failed} if n_failed else {}
-    return BootstrapResult("approach 3 (tight tolerances)", n_resamples, samples, failures, {})

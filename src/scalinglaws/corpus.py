@@ -50,7 +50,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .download import cache_dir, download
 

@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 MIRROR_ENV = "SCALINGLAWS_DATA_MIRROR"
 CACHE_ENV = "SCALINGLAWS_CACHE"

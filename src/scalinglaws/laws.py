@@ -18,7 +18,9 @@ from .constants import ParametricFit
 # --------------------------------------------------------------------------------------
 
 
-def _positive(name: str, value):
+def require_positive(name: str, value):
+    """``value`` as a float array, or ValueError naming ``name`` unless every element is positive
+    and finite (sizes, token counts and budgets in every law here)."""
     array = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(array)) or np.any(array <= 0):
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
@@ -27,32 +29,32 @@ def _positive(name: str, value):
 
 def kaplan_loss_of_params(n_non_embedding):
     """L(N) = (N_c / N)^alpha_N, data and compute unlimited (Kaplan Eq. 1.1)."""
-    n = _positive("N", n_non_embedding)
+    n = require_positive("N", n_non_embedding)
     return (k.KAPLAN_L_OF_N.x_c / n) ** k.KAPLAN_L_OF_N.alpha
 
 
 def kaplan_loss_of_tokens(tokens):
     """L(D) = (D_c / D)^alpha_D, large models with early stopping (Kaplan Eq. 1.2)."""
-    d = _positive("D", tokens)
+    d = require_positive("D", tokens)
     return (k.KAPLAN_L_OF_D.x_c / d) ** k.KAPLAN_L_OF_D.alpha
 
 
 def kaplan_loss_of_compute(flops):
     """L(C_min) = (C_c / C_min)^alpha_C with C converted to PF-days (Kaplan Eq. 1.3)."""
-    c = _positive("C", flops) / k.PF_DAY
+    c = require_positive("C", flops) / k.PF_DAY
     return (k.KAPLAN_L_OF_C.x_c / c) ** k.KAPLAN_L_OF_C.alpha
 
 
 def kaplan_loss(n_non_embedding, tokens):
     """L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan Eq. 1.5)."""
     law = k.KAPLAN_L_OF_N_D
-    n, d = _positive("N", n_non_embedding), _positive("D", tokens)
+    n, d = require_positive("N", n_non_embedding), require_positive("D", tokens)
     return ((law.n_c / n) ** (law.alpha_n / law.alpha_d) + law.d_c / d) ** law.alpha_d
 
 
 def kaplan_optimal_params(flops):
     """N_opt = 1.3e9 C^0.73, C in PF-days, non-embedding parameters (Kaplan Eq. 1.7)."""
-    c = _positive("C", flops) / k.PF_DAY
+    c = require_positive("C", flops) / k.PF_DAY
     return k.KAPLAN_ALLOCATION.n_coef * c ** k.KAPLAN_ALLOCATION.n_exp
 
 
@@ -62,7 +64,7 @@ def kaplan_optimal_tokens(flops):
     Kaplan's D_opt is batch x steps at the critical batch, so 6 N_opt D_opt exceeds C by
     about 1.8x: the two allocation formulas are not exactly budget-consistent.
     """
-    c = _positive("C", flops) / k.PF_DAY
+    c = require_positive("C", flops) / k.PF_DAY
     return k.KAPLAN_ALLOCATION.d_coef * c ** k.KAPLAN_ALLOCATION.d_exp
 
 
@@ -73,13 +75,13 @@ def kaplan_optimal_tokens(flops):
 
 def parametric_loss(fit: ParametricFit, n_params, tokens):
     """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann Eq. 2)."""
-    n, d = _positive("N", n_params), _positive("D", tokens)
+    n, d = require_positive("N", n_params), require_positive("D", tokens)
     return fit.E + fit.A / n**fit.alpha + fit.B / d**fit.beta
 
 
 def loss_with_infinite_params(fit: ParametricFit, tokens):
     """The limit N -> infinity of Eq. 2: E + B / D^beta, the best any model can do on D tokens."""
-    d = _positive("D", tokens)
+    d = require_positive("D", tokens)
     return fit.E + fit.B / d**fit.beta
 
 
@@ -94,7 +96,7 @@ def optimal_allocation(fit: ParametricFit, flops):
 
     G = (alpha A / (beta B))^(1 / (alpha + beta)). Returns (N_opt, D_opt); 6 N_opt D_opt = C.
     """
-    c = _positive("C", flops)
+    c = require_positive("C", flops)
     a, b = allocation_exponents(fit)
     g = (fit.alpha * fit.A / (fit.beta * fit.B)) ** (1.0 / (fit.alpha + fit.beta))
     return g * (c / 6.0) ** a, (c / 6.0) ** b / g
@@ -102,7 +104,7 @@ def optimal_allocation(fit: ParametricFit, flops):
 
 def optimal_flops_for_params(fit: ParametricFit, n_params):
     """Invert Eq. 4: the budget C for which N is compute-optimal (Hoffmann Table A3, Approach 3)."""
-    n = _positive("N", n_params)
+    n = require_positive("N", n_params)
     a, _ = allocation_exponents(fit)
     g = (fit.alpha * fit.A / (fit.beta * fit.B)) ** (1.0 / (fit.alpha + fit.beta))
     return 6.0 * (n / g) ** (1.0 / a)
@@ -146,7 +148,7 @@ def compute_optimal(law: str, flops: float) -> Allocation:
     """
     if law not in LAW_NAMES:
         raise ValueError(f"unknown law {law!r}; choose one of: {', '.join(LAW_NAMES)}")
-    flops = float(_positive("the compute budget (FLOPs)", flops))
+    flops = float(require_positive("the compute budget (FLOPs)", flops))
     if law == "kaplan":
         n = float(kaplan_optimal_params(flops))
         d = flops / (6.0 * n)

@@ -20,7 +20,8 @@ biased Approach 3 fit to early stopping under these very rules.
   (L-BFGS-B's "ABNORMAL_TERMINATION_IN_LNSRCH");
 - stop when max |g_i| <= gtol = 1e-5 (``pgtol``), or when the relative reduction
   (f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol = 2.22e-9 (``factr * eps``), or after
-  ``maxiter`` = 15,000 iterations or ``maxfun`` = 15,000 evaluations.
+  ``maxiter`` = 15,000 iterations or ``maxfun`` = 15,000 evaluations. ``gtol`` and ``ftol``
+  are parameters: the bootstrap's refits need tighter ones (``bootstrap.REFIT_GTOL``).
 """
 
 from __future__ import annotations
@@ -245,7 +246,16 @@ def _line_search(fun_and_grad, rows, x0, f0, direction, dg0, step):
 
 def minimize_batched(fun_and_grad: ObjectiveAndGradient, x0, *, ftol: float = FTOL, gtol: float = GTOL,
                      maxiter: int = MAXITER, maxfun: int = MAXFUN, memory: int = MEMORY) -> BatchedResult:
-    """Minimise independent problems from the starts ``x0`` (shape starts x parameters)."""
+    """Minimise independent problems from the starts ``x0`` (shape starts x parameters).
+
+    Stops a start by the tests ``max |g_i| <= gtol`` and relative reduction ``<= ftol``
+    (scipy's L-BFGS-B defaults, see the module docstring), or after ``maxiter`` iterations or
+    ``maxfun`` evaluations.
+    """
+    for name, value, scipy_default in (("gtol", gtol, GTOL), ("ftol", ftol, FTOL)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite tolerance >= 0 (scipy's default is "
+                             f"{scipy_default:g}), got {value!r}")
     x = np.array(x0, dtype=float)
     n_starts, n_params = x.shape
     all_rows = np.arange(n_starts)
