@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,11 +108,12 @@ def test_no_gated_solutions():
     assert not gated, f"chapters with gated solutions, which the student edition would leak: {gated}"
 
 
-SOLUTION_CODE = re.compile(r"^(~~~|````)python\n(.*?)^\1\s*$", re.MULTILINE | re.DOTALL)
+#: Code blocks in ``python``, or ``ipython3`` for ``!`` lines (Pygments' Python lexer rejects them).
+SOLUTION_CODE = re.compile(r"^(~~~|````)(?:python|ipython3)\n(.*?)^\1\s*$", re.MULTILINE | re.DOTALL)
 
 
 def solution_snippets(path: Path) -> list[str]:
-    """The Python code blocks written inside the chapter's ```{solution} directives."""
+    """The Python (and IPython) code blocks written inside the chapter's ```{solution} directives."""
     markdown = "\n".join(cell["source"] for cell in cells_of(path) if cell["type"] == "markdown")
     snippets = []
     for block in markdown.split("```{solution}")[1:]:
@@ -122,10 +125,27 @@ def solution_snippets(path: Path) -> list[str]:
 CHAPTERS_WITH_SOLUTION_CODE = [path for path in CHAPTERS if solution_snippets(path)]
 
 
+class ShellOnly:
+    """``get_ipython()`` for chapter code run outside IPython, after IPython's own translation
+    of ``!command`` to ``get_ipython().system("command")`` and of ``%magic`` to
+    ``run_line_magic``. A shell command runs, with ``{expression}`` filled in from the
+    chapter's namespace as IPython does, and must succeed. A magic is refused: the chapters'
+    only one, the first cell's ``%pip install``, runs only where the package is missing."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def system(self, command: str) -> None:
+        subprocess.run(command.format_map(self.namespace), shell=True, check=True, stdout=subprocess.DEVNULL)
+
+    def run_line_magic(self, name: str, line: str) -> None:
+        raise AssertionError(f"%{name} {line}: chapter code run by the tests cannot use IPython magics")
+
+
 @pytest.mark.parametrize("path", CHAPTERS_WITH_SOLUTION_CODE, ids=lambda path: path.name)
 def test_solution_code_runs_after_the_chapter(path):
     """Solutions are shown, not executed, so nbval never runs them: run them here, in the
-    namespace the chapter's own cells leave behind, as a reader would."""
+    namespace the chapter's own cells leave behind, as a reader would (``!`` lines included)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,9 +154,23 @@ def test_solution_code_runs_after_the_chapter(path):
 
     to_python = TransformerManager().transform_cell
     namespace: dict = {"__name__": "__chapter__"}
+    namespace["get_ipython"] = lambda: ShellOnly(namespace)
     for index, cell in enumerate(cells_of(path)):
         if cell["type"] == "code":
             exec(compile(to_python(cell["source"]), f"{path.name}, cell {index}", "exec"), namespace)
     for number, snippet in enumerate(solution_snippets(path)):
-        exec(compile(snippet, f"{path.name}, solution snippet {number}", "exec"), namespace)
+        exec(compile(to_python(snippet), f"{path.name}, solution snippet {number}", "exec"), namespace)
     plt.close("all")
+
+
+def test_shell_lines_run_and_must_succeed():
+    """The stub behind ``!`` lines: IPython's translation, the namespace filled in, failures raised."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    code = TransformerManager().transform_cell("!{sys.executable} -c 'import sys; sys.exit({status})'\n")
+    namespace = {"sys": sys, "status": 0}
+    namespace["get_ipython"] = lambda: ShellOnly(namespace)
+    exec(code, namespace)
+    namespace["status"] = 3
+    with pytest.raises(subprocess.CalledProcessError):
+        exec(code, namespace)
