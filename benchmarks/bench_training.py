@@ -135,14 +135,16 @@ def estimate_wall_time(preset_name: str, steps: int, workers: int) -> None:
     grid = build_grid(preset)
     torch.set_num_threads(1)
     rates = {}
-    for shape in sorted({spec.config.shape for spec in grid}, key=counting.params_total):
-        rates[shape], _ = engine_rate(shape, preset.batch_size, steps, Engine())
-        print(f"   {describe(shape):24s} {rates[shape] / 1e3:7.1f}K tok/s   {load()}")
+    for shape, batch in sorted({(spec.config.shape, spec.config.batch_size) for spec in grid},
+                               key=lambda pair: (counting.params_total(pair[0]), pair[1])):
+        rates[shape, batch], _ = engine_rate(shape, batch, steps, Engine())
+        print(f"   {describe(shape):24s} batch {batch:3d} {rates[shape, batch] / 1e3:7.1f}K tok/s   {load()}")
     seconds = []
     for spec in grid:
         config = spec.config
         evaluated = config.n_eval_points * config.eval_sequences * config.shape.n_ctx
-        seconds.append((config.tokens + evaluated / 3) / rates[config.shape])  # a forward pass ~ 1/3 of a step
+        rate = rates[config.shape, config.batch_size]
+        seconds.append((config.tokens + evaluated / 3) / rate)  # a forward pass ~ 1/3 of a step
     total = sum(seconds)
     print(f"   {len(grid)} runs, {sum(spec.flops for spec in grid):.3g} FLOPs (6ND): {total / 3600:.2f} h of one "
           f"core; longest run {max(seconds) / 60:.0f} min; ~{max(total / workers, max(seconds)) / 3600:.2f} h "

@@ -6,7 +6,8 @@ ladder models centred (in log N) on a guess of the optimum, N* = sqrt(C / (6 r))
 the preset's guess of the optimal tokens per parameter, so every IsoFLOP curve brackets
 its minimum on both sides (Hoffmann et al. 2022, Section 3.2, Figure 3). Each model gets
 D = C / (6N) tokens, rounded to whole optimizer steps, and a learning rate from a
-measured rule, lr = lr_at_100k * (N / 1e5) ** -lr_exponent (``results/pilot/README.md``).
+measured rule, lr = lr_at_100k * (N / 1e5) ** -lr_exponent, and a batch that may be smaller at
+small budgets, so that short runs still get enough optimizer steps (``results/pilot/README.md``).
 
     python -m scalinglaws sweep --preset demo --out results/demo
 
@@ -59,7 +60,7 @@ class Preset:
     ladder: tuple[TransformerShape, ...]  # sorted by parameter count
     models_per_budget: int
     tokens_per_param_guess: float  # r in N* = sqrt(C / 6r), the centre of each bracket
-    batch_size: int  # sequences of n_ctx bytes per optimizer step
+    batch_size: int  # sequences of n_ctx bytes per optimizer step (at budgets >= small_batch_below)
     lr_at_100k: float  # peak learning rate of a 1e5-parameter model
     lr_exponent: float  # lr ~ N ** -lr_exponent
     eval_sequences: int = 256
@@ -67,6 +68,14 @@ class Preset:
     seed: int = 0
     min_steps: int = 50  # runs shorter than this are left out of the grid
     max_tokens: float | None = None  # no run sees more tokens (caps the epochs of a small corpus)
+    small_batch: int | None = None  # the batch below ``small_batch_below`` FLOPs: more steps for short runs
+    small_batch_below: float = 0.0
+
+    def batch_for(self, budget: float) -> int:
+        """Sequences per step: ``small_batch`` for budgets below ``small_batch_below``, else ``batch_size``."""
+        if self.small_batch is not None and budget < self.small_batch_below:
+            return self.small_batch
+        return self.batch_size
 
     def peak_lr(self, n_params: int) -> float:
         return self.lr_at_100k * (n_params / 1e5) ** -self.lr_exponent
@@ -122,10 +131,11 @@ def build_grid(preset: Preset) -> list[RunSpec]:
     for budget in preset.budgets:
         for shape in preset.shapes_for(budget):
             n_params = counting.params_total(shape)
-            steps = round(budget / (6 * n_params) / (preset.batch_size * shape.n_ctx))
+            batch = preset.batch_for(budget)
+            steps = round(budget / (6 * n_params) / (batch * shape.n_ctx))
             if steps < preset.min_steps:
                 continue
-            config = TrainConfig(shape=shape, steps=steps, batch_size=preset.batch_size,
+            config = TrainConfig(shape=shape, steps=steps, batch_size=batch,
                                  peak_lr=preset.peak_lr(n_params), seed=preset.seed,
                                  n_eval_points=preset.n_eval_points, eval_sequences=preset.eval_sequences)
             specs.append(RunSpec(budget=budget, corpus=preset.corpus, config=config))
@@ -146,6 +156,10 @@ CPU_LR_AT_100K, CPU_LR_EXPONENT = 0.0052, 0.48
 #: Bracket centre N* = sqrt(C / 6r): byte-level models want far more tokens per parameter than
 #: Chinchilla's ~20; the IsoFLOP pilot found 145-175 at 1e12-3e12 (results/pilot/README.md).
 CPU_TOKENS_PER_PARAM = 150.0
+#: Batch rule: 8 sequences below 3e12 FLOPs, 16 from there. At batch 16 the larger models of the
+#: 3e11 budget got only 650-1,000 steps and the pilot's IsoFLOP optimum there fell to 10.8K
+#: parameters (432 bytes each); at batch 8 it is 16.8K (177 bytes), in line with 1e12 (170).
+CPU_SMALL_BATCH_BELOW = 3e12
 
 #: GPU ladder: 3-12 layers, widths 64-384 (0.17M .. 21M parameters).
 GPU_LADDER = _ladder((3, 64, 4), (4, 80, 4), (4, 96, 4), (5, 112, 4), (5, 128, 4), (6, 160, 5), (8, 192, 6),
@@ -155,18 +169,20 @@ GPU_TOKENS_PER_PARAM = CPU_TOKENS_PER_PARAM
 GUTENBERG409_TRAIN_BYTES = 137_836_610  # corpus_info("gutenberg409")["bytes"]["train"]
 GPU_MAX_EPOCHS = 4
 GPU_DESCRIPTION = (
-    "One H100, at most ~25 minutes: 4 IsoFLOP budgets 1e14..3e15 (2 decades beyond 'cpu') x 6 models "
-    f"(0.2M-21M parameters) on 'gutenberg409', batch 64 x 128 bytes, bf16 autocast and torch.compile. "
-    f"No run sees more than {GPU_MAX_EPOCHS} epochs of the corpus (the cap binds only at 3e15, where it "
-    "moves that bracket up two models, to 1M-21M parameters). NOT RUN: written without a GPU; its wall time and learning-rate "
-    "rule (the CPU rule, measured at batch 16) are unverified."
+    "One H100, meant to fit ~25 minutes: 4 IsoFLOP budgets 1e14..3e15 (2 decades beyond 'cpu') x 6 models "
+    "(0.17M-21M parameters) on 'gutenberg409', batch 128 x 128 bytes, bf16 autocast and torch.compile, "
+    "one process. No run sees more than 4 epochs of the corpus's 137.8M training bytes (the most is 3.5 "
+    "epochs, the 1.0M model at 3e15); the cap binds only at 3e15, where it moves that bracket up two "
+    "models. 3.3e9 training tokens in ~200K optimizer steps (531 to 32K per run). NOT RUN: written without a GPU, so its wall "
+    "time, the CUDA path and the learning-rate rule (the CPU rule, measured at batch 16) are unverified."
 )
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset for preset in [
         Preset(
             name="smoke",
-            description="Seconds, for the tests: 2 budgets x 3 micro models on Tiny Shakespeare.",
+            description=("Seconds, for the tests: 2 budgets x 3 micro models on Tiny Shakespeare (context 64, "
+                         "batch 8, an unmeasured learning-rate rule: only the machinery is under test)."),
             corpus="shakespeare", budgets=(1e9, 3e9),
             ladder=_ladder((1, 4, 1), (1, 8, 1), (1, 12, 2), (1, 16, 2), n_ctx=64),
             models_per_budget=3, tokens_per_param_guess=30.0, batch_size=8,
@@ -178,22 +194,24 @@ PRESETS: dict[str, Preset] = {
                          "'default' corpus; enough for an IsoFLOP picture, too small for trustworthy exponents."),
             corpus="default", budgets=(3e10, 1e11, 3e11),
             ladder=_ladder((1, 4, 1)) + CPU_LADDER[:6], models_per_budget=5, tokens_per_param_guess=CPU_TOKENS_PER_PARAM,
-            batch_size=16, lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=256,
+            batch_size=16, small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
+            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=256,
         ),
         Preset(
             name="cpu",
-            description=("The laptop replication, ~2 h on 2 cores (benchmarks/bench_training.py --estimate-only): "
-                         "5 IsoFLOP budgets 3e11..3e13 (2 decades) x 6 models on 'default'; Approach 1 uses "
-                         "the same runs' curves."),
+            description=("The laptop replication, ~1-2 h on 2 cores (benchmarks/bench_training.py --estimate-only): "
+                         "5 IsoFLOP budgets 3e11..3e13 (2 decades) x 6 models (4K-480K parameters) on 'default', "
+                         "batch 8 below 3e12 FLOPs and 16 from there; Approach 1 uses the same runs' curves."),
             corpus="default", budgets=(3e11, 1e12, 3e12, 1e13, 3e13),
             ladder=CPU_LADDER, models_per_budget=6, tokens_per_param_guess=CPU_TOKENS_PER_PARAM, batch_size=16,
+            small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
             lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=1024,
         ),
         Preset(
             name="gpu",
             description=GPU_DESCRIPTION,
             corpus="gutenberg409", budgets=(1e14, 3e14, 1e15, 3e15),
-            ladder=GPU_LADDER, models_per_budget=6, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=64,
+            ladder=GPU_LADDER, models_per_budget=6, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=128,
             lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=2048,
             max_tokens=GPU_MAX_EPOCHS * GUTENBERG409_TRAIN_BYTES,
         ),
