@@ -174,3 +174,17 @@ def test_gpu_preset_reaches_two_decades_beyond_cpu_within_four_epochs():
     assert max(gpu.budgets) >= 100 * max(cpu.budgets) and gpu.corpus == "gutenberg409"
     largest = max(spec.config.tokens for spec in build_grid(gpu))
     assert GPU_MAX_EPOCHS == 4 and largest <= 4 * GUTENBERG409_TRAIN_BYTES
+
+
+def test_batch_rule_gives_the_small_budgets_more_steps():
+    cpu = PRESETS["cpu"]
+    assert [cpu.batch_for(budget) for budget in cpu.budgets] == [8, 8, 16, 16, 16]
+    for spec in build_grid(cpu):
+        assert spec.config.batch_size == cpu.batch_for(spec.budget)
+        assert spec.config.tokens == pytest.approx(spec.budget / (6 * counting.params_total(spec.config.shape)),
+                                                   rel=0.05)
+
+
+def test_zero_jobs_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="--jobs must be a positive number"):
+        run_sweep("smoke", out_dir=tmp_path, jobs=0, progress=False)
