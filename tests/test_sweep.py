@@ -188,3 +188,21 @@ def test_batch_rule_gives_the_small_budgets_more_steps():
 def test_zero_jobs_is_refused(tmp_path):
     with pytest.raises(ValueError, match="--jobs must be a positive number"):
         run_sweep("smoke", out_dir=tmp_path, jobs=0, progress=False)
+
+
+def test_a_diverged_run_is_recorded_kept_and_flagged(tmp_path):
+    from scalinglaws.sweep import RunSpec, run_specs
+    from scalinglaws.train import TrainConfig
+
+    shape = counting.TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=32)
+    absurd = TrainConfig(shape=shape, steps=100, batch_size=4, peak_lr=50.0, eval_sequences=8, n_eval_points=4)
+    sane = TrainConfig(shape=shape, steps=100, batch_size=4, peak_lr=1e-2, eval_sequences=8, n_eval_points=4)
+    specs = [RunSpec(budget=1e8, corpus="shakespeare", config=config) for config in (absurd, sane)]
+    path = run_specs("divergence", "one absurd learning rate", specs, tmp_path, jobs=1, progress=False)
+    records = {record["learning_rate"]: record for record in load_results(path)[1]}
+    assert records[50.0]["diverged"] and records[50.0]["final_loss"] is None
+    assert records[50.0]["steps_done"] < 100
+    assert not records[1e-2]["diverged"] and records[1e-2]["final_loss"] < math.log(256)
+    runs = results_to_runs(path)
+    assert list(runs.diverged) == [record["diverged"] for record in load_results(path)[1]]
+    assert len(runs.without_diverged()) == 1
