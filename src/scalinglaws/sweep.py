@@ -21,11 +21,9 @@ import hashlib
 import json
 import math
 import multiprocessing
-import os
 import platform
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
