@@ -3,6 +3,7 @@
     python results/pilot/pilot.py lr        # learning rate x batch at one budget, 3 model sizes
     python results/pilot/pilot.py isoflop   # IsoFLOP profiles at 3 small budgets, the chosen rule
     python results/pilot/pilot.py batch8    # the two smallest budgets again with batch 8
+    python results/pilot/pilot.py cpu1e13   # the cpu preset's own runs at 1e13, a fourth budget
     python results/pilot/pilot.py report    # the tables of results/pilot/README.md and an Approach 2 fit
 
 Results go to ``results/pilot/<name>/results.jsonl`` through the sweep runner, so they are
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from scalinglaws import counting
 from scalinglaws.results import load_results, results_to_runs
-from scalinglaws.sweep import Preset, RunSpec, build_grid, run_specs
+from scalinglaws.sweep import PRESETS, Preset, RunSpec, build_grid, run_specs
 from scalinglaws.train import TrainConfig
 
 HERE = Path(__file__).resolve().parent
@@ -66,7 +67,7 @@ ISOFLOP_BATCH8 = replace(ISOFLOP, name="pilot-isoflop-batch8", budgets=(3e11, 1e
 
 
 def report() -> None:
-    for name in ("lr", "isoflop", "isoflop_batch8"):
+    for name in ("lr", "isoflop", "isoflop_batch8", "cpu_1e13"):
         path = HERE / name / "results.jsonl"
         if not path.exists():
             continue
@@ -87,6 +88,21 @@ def report() -> None:
                 print(f"budget {profile.budget:.0e}: N_opt {profile.n_opt:,.0f}, D_opt/N_opt "
                       f"{profile.d_opt / profile.n_opt:.0f}, loss {profile.loss_min:.4f} {profile.reason}")
             print(f"Approach 2: a = {fit.a:.3f}, b = {fit.b:.3f}")
+    from scalinglaws.fitting import fit_all
+
+    print("\nAll pilot runs that follow the cpu preset's rules:")
+    print(fit_all(cpu_rule_runs(), n_bootstrap=0).format())
+
+
+def cpu_rule_runs():
+    """The pilot runs that follow the cpu preset's rules: batch 8 below 3e12, batch 16 at 3e12 and 1e13."""
+    from scalinglaws.runs import Runs
+
+    runs = list(results_to_runs(HERE / "isoflop_batch8" / "results.jsonl"))
+    runs += [run for run in results_to_runs(HERE / "isoflop" / "results.jsonl") if run.budget == 3e12]
+    if (HERE / "cpu_1e13" / "results.jsonl").exists():
+        runs += list(results_to_runs(HERE / "cpu_1e13" / "results.jsonl"))
+    return Runs(tuple(runs))
 
 
 def main() -> None:
@@ -98,6 +114,9 @@ def main() -> None:
                   isoflop_grid(), HERE / "isoflop")
     elif command == "batch8":
         run_specs(ISOFLOP_BATCH8.name, ISOFLOP_BATCH8.description, build_grid(ISOFLOP_BATCH8), HERE / "isoflop_batch8")
+    elif command == "cpu1e13":
+        runs = [spec for spec in build_grid(PRESETS["cpu"]) if spec.budget == 1e13]
+        run_specs("pilot-cpu-1e13", "the cpu preset's 6 runs at 1e13 FLOPs", runs, HERE / "cpu_1e13")
     elif command == "report":
         report()
     else:
