@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.set_defaults(func=run_fit)
 
     sweep = commands.add_parser("sweep", help="train a compute-optimal sweep of tiny transformers")
-    sweep.add_argument("--preset", required=True, help="demo, cpu or gpu")
+    sweep.add_argument("--preset", required=True,
+                       help="demo (minutes), cpu (the laptop replication), gpu (one GPU), smoke (tests)")
     sweep.add_argument("--out", type=Path, default=None, help="results directory (default results/PRESET)")
     sweep.add_argument("--jobs", type=int, default=None, help="worker processes (default: the faster choice)")
     sweep.set_defaults(func=run_sweep_command)

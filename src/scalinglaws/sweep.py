@@ -317,7 +317,7 @@ def _device_name(engine: Engine) -> str:
 
 
 def _progress(total_flops: float, enabled: bool):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text bars: no ipywidgets needed in notebooks
 
     return tqdm(total=total_flops, unit="FLOP", unit_scale=True, disable=not enabled,
                 desc="sweep (weighted by FLOPs)", smoothing=0.0)
