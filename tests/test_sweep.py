@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from scalinglaws import counting
 from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
@@ -29,12 +28,8 @@ def sweep_command(out):
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """In-process runs use one thread: the cores are shared, and oversubscribed threads crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every test in this file trains in-process on one thread."""
 
 
 @pytest.fixture(scope="module")

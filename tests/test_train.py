@@ -14,12 +14,8 @@ SHAPE = TransformerShape(n_layers=1, d_model=32, n_heads=4, n_ctx=64)
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: the cores are shared, and oversubscribed threads crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every test in this file trains in-process on one thread."""
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +90,51 @@ def test_validation_subset_is_fixed_and_spread_over_the_split():
     assert windows.shape == (10, 65)
     assert windows[0, 0] == 0 and windows[-1, -1] == data[-1]
     assert np.array_equal(windows.numpy(), validation_windows(data, 10, 64).numpy())
+
+
+def test_schedule_steps_plans_a_longer_cosine_cycle(shakespeare, monkeypatch):
+    """Hoffmann et al. 2022, App. B: the cycle may be planned for more steps than the run takes."""
+    from scalinglaws import train as train_module
+    from scalinglaws.schedule import learning_rate
+
+    used = []
+
+    def recording(step, total_steps, peak, warmup_steps):
+        used.append((total_steps, warmup_steps))
+        return learning_rate(step, total_steps, peak, warmup_steps)
+
+    monkeypatch.setattr(train_module, "learning_rate", recording)
+    matched = train(config(steps=40, n_eval_points=2), *shakespeare, Engine())
+    assert set(used) == {(40, 2)}  # warmup 5% of 40 steps
+    used.clear()
+    long = train(config(steps=40, n_eval_points=2, schedule_steps=80), *shakespeare, Engine())
+    assert set(used) == {(80, 4)}  # cycle and warmup both planned for 80 steps
+    assert len(used) == 40 and long.steps_done == 40  # the run still stops after 40
+    assert long.curve_tokens == matched.curve_tokens
+    # At the last step a matched cycle is at 10% of the peak, the 2x one near its middle.
+    assert learning_rate(39, 40, 1.0, 2) == pytest.approx(0.1)
+    assert learning_rate(39, 80, 1.0, 4) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 36 / 76)))
+    assert long.curve_loss != matched.curve_loss
+
+
+def test_schedule_steps_equal_to_steps_is_the_default_run(shakespeare):
+    default = train(config(steps=30, n_eval_points=2), *shakespeare, Engine())
+    explicit = train(config(steps=30, n_eval_points=2, schedule_steps=30), *shakespeare, Engine())
+    assert explicit.curve_loss == default.curve_loss
+
+
+def test_a_cycle_shorter_than_the_run_is_refused():
+    with pytest.raises(ValueError, match="schedule_steps must be at least steps=60"):
+        config(schedule_steps=59)
+
+
+def test_schedule_steps_leaves_existing_settings_hashes_unchanged():
+    """A config without schedule_steps hashes as before the field existed, so the cpu sweep
+    started before it (results/cpu/results.jsonl, header grid_hash) still resumes."""
+    from scalinglaws import sweep
+
+    assert "schedule_steps" not in config().to_dict()
+    assert config(schedule_steps=120).to_dict()["schedule_steps"] == 120
+    for preset, grid_hash in [("cpu", "91ec0ac2009a1125"), ("demo", "82866b490b391429")]:
+        specs = sweep.build_grid(sweep.get_preset(preset))
+        assert sweep.header_for(preset, "", specs)["grid_hash"] == grid_hash

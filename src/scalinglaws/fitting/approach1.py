@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import constants
 from ..runs import Runs
-from .powerlaw import FitFailure, PowerLawFit, fit_power_law
+from .powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
 
 SMOOTHING_WINDOW = 5
 EARLY_FRACTION = 0.10
@@ -38,7 +38,7 @@ MIN_COVERING_RUNS = 3
 
 
 @dataclass(frozen=True, eq=False)
-class Approach1Fit:
+class Approach1Fit(AllocationExponents):
     """The envelope (C, N_opt, D_opt) at the used grid points and the power laws through it."""
 
     n_law: PowerLawFit
@@ -48,14 +48,6 @@ class Approach1Fit:
     d_opt: np.ndarray
     loss: np.ndarray
     n_grid_points: int
-
-    @property
-    def a(self) -> float:
-        return self.n_law.exponent
-
-    @property
-    def b(self) -> float:
-        return self.d_law.exponent
 
 
 def smooth(values, window: int = SMOOTHING_WINDOW) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ..runs import Runs
-from .powerlaw import FitFailure, PowerLawFit, fit_power_law
+from .powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
 
 #: Sizes needed per budget to fit a parabola, and budgets needed to fit a power law.
 MIN_SIZES_PER_BUDGET = 3
@@ -74,20 +74,12 @@ class IsoFlopProfile:
 
 
 @dataclass(frozen=True)
-class Approach2Fit:
+class Approach2Fit(AllocationExponents):
     """N_opt = n_law(C), D_opt = d_law(C) from the usable profiles."""
 
     n_law: PowerLawFit
     d_law: PowerLawFit
     profiles: tuple[IsoFlopProfile, ...]
-
-    @property
-    def a(self) -> float:
-        return self.n_law.exponent
-
-    @property
-    def b(self) -> float:
-        return self.d_law.exponent
 
     @property
     def flagged(self) -> tuple[IsoFlopProfile, ...]:

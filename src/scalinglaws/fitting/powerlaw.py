@@ -35,6 +35,21 @@ class PowerLawFit:
         return self.coefficient * np.asarray(x, dtype=float) ** self.exponent
 
 
+class AllocationExponents:
+    """Mixin for a fit holding ``n_law`` (N_opt ~ C^a) and ``d_law`` (D_opt ~ C^b): Table 2's a and b."""
+
+    n_law: PowerLawFit
+    d_law: PowerLawFit
+
+    @property
+    def a(self) -> float:
+        return self.n_law.exponent
+
+    @property
+    def b(self) -> float:
+        return self.d_law.exponent
+
+
 def fit_power_law(x, y) -> PowerLawFit:
     """Least-squares line through (log x, log y). Needs >= 2 distinct positive x and positive y."""
     x = np.asarray(x, dtype=float)
