@@ -102,26 +102,63 @@ def check_header(path: Path, existing: dict, wanted: dict) -> None:
         f"(grid hash {existing.get('grid_hash')} there, {wanted['grid_hash']} now): {detail}. {advice}")
 
 
-def results_to_runs(path) -> Runs:
+#: Counting conventions of :func:`results_to_runs`: what N is, and how C is counted.
+PARAMS_CONVENTIONS = ("total", "non_embedding")
+FLOPS_CONVENTIONS = ("6nd", "appendix_f")
+
+
+def _check_convention(kind: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {kind} convention {value!r}; choose one of: {', '.join(valid)}")
+
+
+def run_counts(record: dict, params: str = "total", flops: str = "6nd") -> tuple[float, float]:
+    """(N, C) of one run record under a counting convention.
+
+    ``params``: ``"total"``, every weight (Hoffmann et al. 2022), or ``"non_embedding"``, all but
+    the token and position embeddings (Kaplan et al. 2020, Section 2.1). ``flops``: ``"6nd"``,
+    C = 6 N D with N in the chosen convention (Hoffmann Section 3 with total N; Kaplan
+    Section 2.1 with non-embedding N), or ``"appendix_f"``, every matmul and the softmax with
+    the embedding and logit terms (Hoffmann Appendix F, :func:`counting.chinchilla_flops_per_token`),
+    which does not depend on ``params``.
+    """
+    _check_convention("params", params, PARAMS_CONVENTIONS)
+    _check_convention("flops", flops, FLOPS_CONVENTIONS)
+    n = float(record["params_total"] if params == "total" else record["params_non_embedding"])
+    c = 6.0 * n * float(record["tokens"]) if flops == "6nd" else float(record["flops_appendix_f"])
+    return n, c
+
+
+def results_to_runs(path, params: str = "total", flops: str = "6nd") -> Runs:
     """Convert a sweep's results into the fitting toolkit's :class:`Runs`.
 
-    N is total parameters and C = 6ND (Hoffmann's convention); the budget label is the
-    nominal IsoFLOP budget of the grid; curves are included; diverged runs are kept and
-    flagged (their loss is NaN, and the fits leave them out).
+    N and C follow :func:`run_counts`; the default is Hoffmann's convention (total
+    parameters, C = 6ND). Budget labels: the grid's nominal IsoFLOP budget (set in 6ND with
+    total N), scaled by the geometric mean, over that budget's runs, of this convention's C
+    over the record's 6ND; in the default convention that ratio is 1 and the label is the
+    nominal budget. Curves are included; diverged runs are kept and flagged (their loss is
+    NaN, and the fits leave them out).
     """
+    _check_convention("params", params, PARAMS_CONVENTIONS)
+    _check_convention("flops", flops, FLOPS_CONVENTIONS)
     _, records = load_results(path)
     if not records:
-        raise ValueError(f"{path} holds no finished runs yet")
+        raise ValueError(f"{path} holds no finished runs yet; expected at least one run record")
+    counts = [run_counts(record, params, flops) for record in records]
+    log_ratios: dict[float, list[float]] = {}
+    for record, (_, c) in zip(records, counts):
+        log_ratios.setdefault(float(record["budget"]), []).append(math.log(c / float(record["flops_6nd"])))
+    label = {budget: budget * math.exp(sum(values) / len(values)) for budget, values in log_ratios.items()}
     runs = []
-    for record in records:
+    for record, (n, c) in zip(records, counts):
         has_curve = len(record["curve_tokens"]) > 0
         runs.append(Run(
             name=record["run_id"],
-            params=float(record["params_total"]),
+            params=n,
             tokens=float(record["tokens"]),
-            flops=float(record["flops_6nd"]),
+            flops=c,
             loss=float(record["final_loss"]) if record["final_loss"] is not None else math.nan,
-            budget=float(record["budget"]),
+            budget=label[float(record["budget"])],
             curve_tokens=record["curve_tokens"] if has_curve else None,
             curve_loss=record["curve_loss"] if has_curve else None,
             non_embedding_params=float(record["params_non_embedding"]),

@@ -159,6 +159,12 @@ class Runs:
     def __getitem__(self, index) -> Run:
         return self.runs[index]
 
+    def __add__(self, other: Runs) -> Runs:
+        """Both collections, ``self``'s runs first (e.g. two sweeps' results fitted together)."""
+        if not isinstance(other, Runs):
+            return NotImplemented
+        return Runs(self.runs + other.runs)
+
     def _column(self, name: str) -> np.ndarray:
         return np.array([getattr(run, name) for run in self.runs], dtype=float)
 

@@ -1,0 +1,414 @@
+"""Fits and figures from the book's own sweeps (the experiment chapters).
+
+A chapter loads a sweep under an explicit counting convention, fits all three of
+Hoffmann et al.'s (2022) approaches with bootstrap intervals, and draws each figure in one
+line::
+
+    runs = load_sweep_runs("results/cpu", params="total", flops="6nd")
+    sweep = fit_sweep(runs, label="cpu", n_bootstrap=200)
+    print(sweep.table().format())           # tidy: one row per approach, a and b with intervals
+    print(compare_exponents(sweep))         # next to Hoffmann Table 2 (and other sweeps)
+    plot_isoflop_profiles(sweep)            # Approach 2, Hoffmann Figure 3
+    plot_training_envelope(sweep)           # Approach 1, Hoffmann Figure 2
+    plot_allocation(sweep)                  # N_opt(C), D_opt(C) of all approaches, Figure 1
+    plot_parametric_fit(sweep)              # Approach 3, Hoffmann Figure 4 (right)
+    plot_tokens_per_param(sweep)            # D_opt / N_opt against C
+
+The fitting itself is :func:`scalinglaws.fitting.fit_all`; this module only loads, tabulates
+and draws. D_opt is C / (6 N_opt) throughout, as in the fitting code. The book's tokens are
+bytes, so token axes say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import numpy as np
+
+from . import constants, laws
+from .calculator import format_table
+from .fitting import fit_all
+from .fitting.report import DEFAULT_BOOTSTRAP, FitReport
+from .plotting import loglog_axes, plain_tick_labels
+from .results import results_to_runs
+from .runs import Runs
+
+#: Short names of the three approaches, in Hoffmann Table 2's order.
+APPROACHES = ("1. training curves", "2. IsoFLOP profiles", "3. parametric loss")
+#: One colour per approach in every figure.
+APPROACH_COLOURS = ("C0", "C1", "C2")
+#: Chinchilla's rule of thumb: 1.4T tokens for 70B parameters (Hoffmann Table 1), 20 per parameter.
+CHINCHILLA_TOKENS_PER_PARAM = constants.CHINCHILLA.tokens / constants.CHINCHILLA.params
+#: The published exponents drawn for reference: Chinchilla (Hoffmann Table 2, Approach 1) and
+#: Kaplan et al. (2020, Eq. 1.7 and Section 6.1), as in Table 2's last row.
+REFERENCE_SLOPES = {"Chinchilla": constants.TABLE_2[0], "Kaplan": constants.TABLE_2[3]}
+COMPUTE_LABEL = "Training compute C (FLOPs)"
+PARAMS_LABEL = "Parameters N"
+LOSS_LABEL = "Held-out loss (nats per byte)"
+
+
+# ------------------------------------------------------------------------------------------
+# Loading
+# ------------------------------------------------------------------------------------------
+
+
+def load_sweep_runs(path, params: str = "total", flops: str = "6nd", budgets=None) -> Runs:
+    """The runs of a sweep's ``results.jsonl`` (or its directory) under a counting convention.
+
+    ``params`` is one of :data:`results.PARAMS_CONVENTIONS` ("total": Hoffmann's N;
+    "non_embedding": Kaplan's N, Kaplan Section 2.1) and ``flops`` one of
+    :data:`results.FLOPS_CONVENTIONS` ("6nd" with that N, or Hoffmann Appendix F's count);
+    see :func:`results.run_counts`. ``budgets``, if given, keeps only the runs of those
+    nominal IsoFLOP budgets (as the grid names them, in FLOPs). Diverged runs are kept and
+    flagged: the fits leave them out, and :class:`SweepFit` counts them.
+    """
+    runs = results_to_runs(path, params=params, flops=flops)
+    if budgets is None:
+        return runs
+    nominal = results_to_runs(path).budgets()
+    wanted = np.asarray(budgets, dtype=float).ravel()
+    missing = [budget for budget in wanted if not np.any(np.isclose(nominal, budget, rtol=1e-9))]
+    if missing or wanted.size == 0:
+        raise ValueError(f"{Path(path)}: no runs at budget(s) {', '.join(f'{b:.3g}' for b in missing) or '(none given)'}"
+                         f"; its budgets are {', '.join(f'{b:.3g}' for b in np.unique(nominal))} FLOPs")
+    keep = np.flatnonzero(np.isclose(nominal[:, None], wanted[None, :], rtol=1e-9).any(axis=1))
+    return runs.subset(keep)
+
+
+# ------------------------------------------------------------------------------------------
+# Fitting and tables
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SweepFit:
+    """A sweep's runs and :func:`fitting.fit_all`'s report on them, under one label."""
+
+    label: str
+    runs: Runs
+    report: FitReport
+
+    def fit(self, index: int):
+        """Approach ``index`` (1, 2 or 3)'s fit, or None when it was skipped."""
+        if index not in (1, 2, 3):
+            raise ValueError(f"approach must be 1, 2 or 3, got {index!r}")
+        return self.report.approaches[index - 1].fit
+
+    @property
+    def n_diverged(self) -> int:
+        """Runs flagged as diverged: in the sweep, left out of every fit."""
+        return int(self.runs.diverged.sum())
+
+    def table(self) -> ExponentTable:
+        """The tidy table of this sweep: one row per approach."""
+        return exponent_table(self)
+
+
+def fit_sweep(runs: Runs, label: str = "this sweep", n_bootstrap: int = DEFAULT_BOOTSTRAP,
+              seed: int = 0) -> SweepFit:
+    """All three approaches with ``n_bootstrap`` refits each (:func:`fitting.fit_all`)."""
+    if len(runs) == 0:
+        raise ValueError("fit_sweep needs runs; got none (load them with load_sweep_runs)")
+    if len(runs.without_diverged()) == 0:
+        raise ValueError(f"all {len(runs)} runs diverged: there is nothing to fit")
+    return SweepFit(label=label, runs=runs, report=fit_all(runs, n_bootstrap=n_bootstrap, seed=seed))
+
+
+@dataclass(frozen=True)
+class ExponentRow:
+    """One approach on one sweep: N_opt ~ C^a, D_opt ~ C^b, 10th-90th percentile intervals
+    (Hoffmann Table 2's convention), or why the approach was skipped."""
+
+    sweep: str
+    approach: str
+    n_runs: int
+    n_diverged: int
+    a: float = float("nan")
+    a_interval: tuple[float, float] | None = None
+    b: float = float("nan")
+    b_interval: tuple[float, float] | None = None
+    refits: str = ""
+    skipped: str = ""
+
+
+@dataclass(frozen=True)
+class ExponentTable:
+    """Rows of :class:`ExponentRow`, printable with :meth:`format`."""
+
+    rows: tuple[ExponentRow, ...]
+
+    def row(self, sweep: str, approach: int) -> ExponentRow:
+        """The row of ``sweep``'s Approach ``approach`` (1, 2 or 3)."""
+        for row in self.rows:
+            if row.sweep == sweep and row.approach == APPROACHES[approach - 1]:
+                return row
+        raise ValueError(f"no row for sweep {sweep!r}, approach {approach!r}; sweeps here: "
+                         f"{', '.join(sorted({row.sweep for row in self.rows}))}; approaches 1, 2, 3")
+
+    def format(self) -> str:
+        """One line per row (under 87 columns); skipped approaches say why, diverged runs are counted."""
+        lines, notes = [], []
+        for row in self.rows:
+            if row.skipped:
+                lines.append((row.sweep, row.approach, "-", "", "-", "", ""))
+                notes.append(f"{row.sweep}, {row.approach}: skipped ({row.skipped})")
+            else:
+                lines.append((row.sweep, row.approach, f"{row.a:.3f}", _interval(row.a_interval),
+                              f"{row.b:.3f}", _interval(row.b_interval), row.refits))
+        counts = {row.sweep: (row.n_runs, row.n_diverged) for row in self.rows}
+        notes += [f"{sweep}: {n} runs, {bad} diverged (left out of the fits)" for sweep, (n, bad) in counts.items()]
+        table = format_table(("sweep", "approach", "a", "10-90%", "b", "10-90%", "refits"), lines)
+        return "\n".join([table, *notes])
+
+
+def _interval(bounds) -> str:
+    return "" if bounds is None else f"{bounds[0]:.3f}-{bounds[1]:.3f}"
+
+
+def exponent_table(*sweeps: SweepFit) -> ExponentTable:
+    """The tidy table of one or more fitted sweeps: a row per (sweep, approach)."""
+    if not sweeps:
+        raise ValueError("exponent_table needs at least one SweepFit (from fit_sweep)")
+    rows = []
+    for sweep in sweeps:
+        for name, report in zip(APPROACHES, sweep.report.approaches):
+            common = dict(sweep=sweep.label, approach=name, n_runs=len(sweep.runs), n_diverged=sweep.n_diverged)
+            if report.fit is None:
+                rows.append(ExponentRow(**common, skipped=report.skipped))
+                continue
+            boot = report.bootstrap
+            rows.append(ExponentRow(
+                **common, a=float(report.fit.a), b=float(report.fit.b),
+                a_interval=None if boot is None else boot.interval("a"),
+                b_interval=None if boot is None else boot.interval("b"),
+                refits="" if boot is None else f"{boot.n_succeeded}/{boot.n_resamples}"))
+    return ExponentTable(tuple(rows))
+
+
+def compare_exponents(*sweeps: SweepFit, exponent: str = "a") -> str:
+    """``exponent`` ("a" or "b") by approach: Hoffmann Table 2 next to each sweep (e.g. cpu, gpu).
+
+    Cells are the estimate and its 10th-90th percentile interval. Kaplan's row is Table 2's.
+    """
+    if exponent not in ("a", "b"):
+        raise ValueError(f"exponent must be 'a' (N_opt ~ C^a) or 'b' (D_opt ~ C^b), got {exponent!r}")
+    table = exponent_table(*sweeps)
+    rows = []
+    for index, published in enumerate(constants.TABLE_2):
+        name = APPROACHES[index] if index < len(APPROACHES) else published.approach
+        cells = [_cell(getattr(published, exponent), getattr(published, f"{exponent}_interval"), 2)]
+        for sweep in sweeps:
+            if index >= len(APPROACHES):
+                cells.append("")
+                continue
+            row = table.row(sweep.label, index + 1)
+            cells.append("skipped" if row.skipped else
+                         _cell(getattr(row, exponent), getattr(row, f"{exponent}_interval"), 3))
+        rows.append((name, *cells))
+    return format_table((f"{exponent} by approach", "Hoffmann Table 2", *(s.label for s in sweeps)), rows)
+
+
+def _cell(value: float, interval, digits: int) -> str:
+    return f"{value:.{digits}f}" + ("" if interval is None else f" ({_interval(interval)})")
+
+
+# ------------------------------------------------------------------------------------------
+# Figures
+# ------------------------------------------------------------------------------------------
+
+
+def _axes(ax):
+    if ax is None:
+        return plt.subplots()
+    return ax.figure, ax
+
+
+def _require(sweep: SweepFit, index: int):
+    fit = sweep.fit(index)
+    if fit is None:
+        raise ValueError(f"{sweep.label}: Approach {index} was skipped "
+                         f"({sweep.report.approaches[index - 1].skipped}); this figure needs it")
+    return fit
+
+
+def _fitted_budgets(sweep: SweepFit) -> np.ndarray:
+    usable = sweep.runs.without_diverged()
+    return np.unique(usable.budgets())
+
+
+def _compute_range(sweep: SweepFit, widen: float = 1.5) -> np.ndarray:
+    """Log-spaced C over the sweep's budgets, ``widen`` times beyond each end."""
+    budgets = _fitted_budgets(sweep)
+    return np.geomspace(budgets.min() / widen, budgets.max() * widen, 200)
+
+
+def _optima(sweep: SweepFit, flops) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """(N_opt, D_opt) at ``flops`` by each approach that was fitted: Approaches 1 and 2 from
+    their power laws, Approach 3 from Hoffmann Eq. 4."""
+    optima = {}
+    for index in (1, 2):
+        fit = sweep.fit(index)
+        if fit is not None:
+            optima[index] = (fit.n_law(flops), fit.d_law(flops))
+    if sweep.fit(3) is not None:
+        optima[3] = laws.optimal_allocation(sweep.fit(3), flops)
+    return optima
+
+
+def _measured_style(index: int) -> dict:
+    """Markers of measured optima: Approach 1's many envelope points faint, Approach 2's few bold."""
+    faint = dict(marker=".", ms=2, alpha=0.3) if index == 1 else dict(marker="o", ms=6)
+    return dict(ls="none", color=APPROACH_COLOURS[index - 1], **faint)
+
+
+def _measured_optima(sweep: SweepFit) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(C, N_opt, D_opt) measured by Approach 1 (the envelope) and 2 (the usable profiles)."""
+    measured = {}
+    if sweep.fit(1) is not None:
+        fit = sweep.fit(1)
+        measured[1] = (fit.flops, fit.n_opt, fit.d_opt)
+    if sweep.fit(2) is not None:
+        good = [p for p in sweep.fit(2).profiles if p.usable]
+        measured[2] = tuple(np.array(values) for values in
+                            zip(*[(p.budget, p.n_opt, p.d_opt) for p in good]))
+    return measured
+
+
+def plot_isoflop_profiles(sweep: SweepFit, ax=None):
+    """Approach 2 (Hoffmann Figure 3, left): final loss against N for each budget, the robust
+    parabola in ln N through it and its minimum (a star; budgets whose minimum was left out of
+    the fit draw their parabola dashed and no star)."""
+    fit = _require(sweep, 2)
+    fig, ax = _axes(ax)
+    usable = sweep.runs.without_diverged()
+    labels = usable.budgets()
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(fit.profiles)))
+    for profile, colour in zip(fit.profiles, colours):
+        members = labels == profile.budget
+        sizes = usable.params[members]
+        ax.scatter(sizes, usable.loss[members], color=colour, s=18, label=f"C = {profile.budget:.2g}")
+        if np.isnan(profile.coefficients[0]):
+            continue
+        grid = np.geomspace(sizes.min(), sizes.max(), 100)
+        c0, c1, c2 = profile.coefficients
+        x = np.log(grid)
+        ax.plot(grid, c0 + c1 * x + c2 * x * x, color=colour, ls="-" if profile.usable else "--")
+        if profile.usable:
+            ax.plot(profile.n_opt, profile.loss_min, marker="*", ms=12, color=colour, mec="black", ls="none")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{PARAMS_LABEL} (parameters)")
+    ax.set_ylabel(LOSS_LABEL)
+    ax.set_title(f"IsoFLOP profiles ({sweep.label})")
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def plot_training_envelope(sweep: SweepFit, axes=None):
+    """Approach 1 (Hoffmann Figure 2): left, every run's held-out loss against the FLOPs spent so
+    far with the envelope (the lowest loss at each C) in black; right, the model size on the
+    envelope against C and the power law N_opt ~ C^a through it. Returns (fig, (left, right))."""
+    fit = _require(sweep, 1)
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig = axes[0].figure
+    left, right = axes
+    curves = [run for run in sweep.runs.without_diverged() if run.has_curve]
+    sizes = np.log([run.params for run in curves])
+    shades = plt.cm.viridis((sizes - sizes.min()) / max(np.ptp(sizes), 1e-12) * 0.9)
+    for run, colour in zip(curves, shades):
+        left.plot(run.curve_flops, run.curve_loss, color=colour, lw=0.8, alpha=0.7)
+    left.plot(fit.flops, fit.loss, color="black", lw=2.5, label="envelope (minimum loss)")
+    loglog_axes(COMPUTE_LABEL, LOSS_LABEL, f"Training curves ({sweep.label})", ax=left)
+    plain_tick_labels(left.yaxis)
+    left.legend(fontsize=8)
+    right.plot(fit.flops, fit.n_opt, ls="none", marker=".", ms=3, color=APPROACH_COLOURS[0],
+               label="size on the envelope")
+    grid = np.geomspace(fit.flops.min(), fit.flops.max(), 100)
+    right.plot(grid, fit.n_law(grid), color="black", label=f"N_opt ~ C^{fit.a:.2f}")
+    loglog_axes(COMPUTE_LABEL, "Compute-optimal N_opt (parameters)", "Approach 1", ax=right)
+    right.legend(fontsize=8)
+    return fig, axes
+
+
+def plot_allocation(sweep: SweepFit, ax=None):
+    """N_opt(C) (solid) and D_opt(C) (dashed) by every fitted approach, with the measured optima
+    of Approaches 1 and 2 and each power law, and the published slopes of Chinchilla (a = b = 0.5,
+    Hoffmann Table 2) and Kaplan (a = 0.73, b = 0.27) drawn through this sweep's Approach 2 (else
+    the first fitted) optimum at the middle budget, for their slopes only (Hoffmann Figure 1)."""
+    fig, ax = _axes(ax)
+    flops = _compute_range(sweep)
+    optima = _optima(sweep, flops)
+    if not optima:
+        raise ValueError(f"{sweep.label}: no approach was fitted, so there is no allocation to draw")
+    for index, (n_opt, d_opt) in optima.items():
+        colour = APPROACH_COLOURS[index - 1]
+        ax.plot(flops, n_opt, color=colour, label=f"{APPROACHES[index - 1]}: a = {sweep.fit(index).a:.2f}")
+        ax.plot(flops, d_opt, color=colour, ls="--")
+    for index, (c, n_opt, d_opt) in _measured_optima(sweep).items():
+        ax.plot(c, n_opt, **_measured_style(index))
+        ax.plot(c, d_opt, mfc="white", **_measured_style(index))
+    centre = float(np.sqrt(flops[0] * flops[-1]))
+    anchor = 2 if 2 in optima else min(optima)
+    n_centre, d_centre = (float(np.asarray(value)[len(flops) // 2]) for value in optima[anchor])
+    for (name, published), ls in zip(REFERENCE_SLOPES.items(), (":", "-.")):
+        ax.plot(flops, n_centre * (flops / centre) ** published.a, color="grey", ls=ls, lw=1,
+                label=f"{name} slopes: a = {published.a:.2f}, b = {published.b:.2f}")
+        ax.plot(flops, d_centre * (flops / centre) ** published.b, color="grey", ls=ls, lw=1)
+    loglog_axes(COMPUTE_LABEL, "N_opt (parameters), D_opt (bytes)",
+                f"N_opt (solid) and D_opt (dashed), {sweep.label}", ax=ax)
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def plot_parametric_fit(sweep: SweepFit, ax=None):
+    """Approach 3 (Hoffmann Figure 4, right): final loss against N for each budget with the
+    fitted law L(N, C / 6N) (Hoffmann Eq. 2) through it, and the compute-optimal frontier
+    (N_opt(C), L(N_opt, D_opt)) of Eq. 4 in black."""
+    fit = _require(sweep, 3)
+    fig, ax = _axes(ax)
+    usable = sweep.runs.without_diverged()
+    labels = usable.budgets()
+    budgets = np.unique(labels)
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, budgets.size))
+    for budget, colour in zip(budgets, colours):
+        members = labels == budget
+        sizes = usable.params[members]
+        ax.scatter(sizes, usable.loss[members], color=colour, s=18, label=f"C = {budget:.2g}")
+        grid = np.geomspace(sizes.min() / 1.5, sizes.max() * 1.5, 100)
+        ax.plot(grid, laws.parametric_loss(fit, grid, budget / (6.0 * grid)), color=colour)
+    flops = _compute_range(sweep)
+    n_opt, d_opt = laws.optimal_allocation(fit, flops)
+    ax.plot(n_opt, laws.parametric_loss(fit, n_opt, d_opt), color="black", lw=2,
+            label="compute-optimal frontier")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{PARAMS_LABEL} (parameters)")
+    ax.set_ylabel(LOSS_LABEL)
+    ax.set_title(f"L(N, D) = {fit.E:.2f} + {fit.A:.3g}/N^{fit.alpha:.2f} + {fit.B:.3g}/D^{fit.beta:.2f}"
+                 f" ({sweep.label})", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def plot_tokens_per_param(sweep: SweepFit, ax=None):
+    """D_opt / N_opt (bytes per parameter) against C by each fitted approach, measured optima
+    as points, with Chinchilla's 20 tokens per parameter (Hoffmann Table 1: 1.4T / 70B)."""
+    fig, ax = _axes(ax)
+    flops = _compute_range(sweep)
+    optima = _optima(sweep, flops)
+    if not optima:
+        raise ValueError(f"{sweep.label}: no approach was fitted, so there is no optimum to draw")
+    for index, (n_opt, d_opt) in optima.items():
+        ax.plot(flops, d_opt / n_opt, color=APPROACH_COLOURS[index - 1], label=APPROACHES[index - 1])
+    for index, (c, n_opt, d_opt) in _measured_optima(sweep).items():
+        ax.plot(c, d_opt / n_opt, **_measured_style(index))
+    ax.axhline(CHINCHILLA_TOKENS_PER_PARAM, color="grey", ls=":",
+               label=f"Chinchilla: {CHINCHILLA_TOKENS_PER_PARAM:.0f} tokens per parameter")
+    loglog_axes(COMPUTE_LABEL, "D_opt / N_opt at the optimum (bytes per parameter)",
+                f"Data per parameter at the optimum ({sweep.label})", ax=ax)
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _position: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.legend(fontsize=8)
+    return fig, ax
