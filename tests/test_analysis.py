@@ -193,6 +193,9 @@ def test_skipped_approach_is_named_in_the_table():
     assert "skipped" in analysis.compare_exponents(sweep).splitlines()[2]
     with pytest.raises(ValueError, match="Approach 1 was skipped"):
         analysis.plot_training_envelope(sweep)
+    fig, ax = analysis.plot_allocation(sweep)  # Approaches 2 and 3 only: 4 laws, 2 measured, 4 slopes
+    assert len(ax.lines) == 4 + 2 + 4
+    plt.close(fig)
     with pytest.raises(ValueError, match="approach must be 1, 2 or 3"):
         sweep.fit(4)
 
