@@ -59,3 +59,44 @@ def test_sequence_longer_than_context_is_refused():
     model = GPT(TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=16))
     with pytest.raises(ValueError, match="longer than the context"):
         model(torch.zeros(1, 17, dtype=torch.long))
+
+
+def sample(model, seed, **options):
+    prompt = torch.tensor([list(b"The ")])
+    return model.generate(prompt, 40, generator=torch.Generator().manual_seed(seed), **options)
+
+
+def test_generate_is_deterministic_given_a_seed_and_returns_bytes():
+    torch.manual_seed(0)
+    model = GPT(TransformerShape(n_layers=1, d_model=16, n_heads=2, n_ctx=16))
+    first, again, other = sample(model, 1), sample(model, 1), sample(model, 2)
+    assert first.shape == (1, 4 + 40)  # prompt kept, 40 new bytes, past n_ctx = 16
+    assert first[0, :4].tolist() == list(b"The ")
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    assert 0 <= first.min() and first.max() <= 255
+    assert model.training  # generation leaves the mode as it found it
+
+
+def test_generate_with_top_k_one_is_greedy():
+    torch.manual_seed(0)
+    model = GPT(TransformerShape(n_layers=1, d_model=16, n_heads=2, n_ctx=16)).eval()
+    out = sample(model, 1, top_k=1)
+    # Greedy: every new byte is the argmax of the logits given the bytes before it.
+    with torch.no_grad():
+        for t in range(4, out.shape[1]):
+            logits, _ = model(out[:, max(0, t - 16):t])
+            assert out[0, t] == logits[0, -1].argmax()
+    assert torch.equal(out, sample(model, 99, top_k=1))  # no randomness left
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(max_new_tokens=-1), "max_new_tokens"),
+    (dict(temperature=0.0), "temperature"),
+    (dict(top_k=257), "top_k"),
+])
+def test_generate_refuses_bad_settings(options, message):
+    model = GPT(TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=16))
+    settings = dict(max_new_tokens=4) | options
+    with pytest.raises(ValueError, match=message):
+        model.generate(torch.zeros(1, 1, dtype=torch.long), **settings)

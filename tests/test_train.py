@@ -138,3 +138,15 @@ def test_schedule_steps_leaves_existing_settings_hashes_unchanged():
     for preset, grid_hash in [("cpu", "91ec0ac2009a1125"), ("demo", "82866b490b391429")]:
         specs = sweep.build_grid(sweep.get_preset(preset))
         assert sweep.header_for(preset, "", specs)["grid_hash"] == grid_hash
+
+
+def test_train_model_returns_the_model_whose_loss_train_reports(shakespeare):
+    from scalinglaws.train import train_model
+
+    settings = config(steps=30, n_eval_points=2)
+    model, result = train_model(settings, *shakespeare, Engine())
+    assert result.curve_loss == train(settings, *shakespeare, Engine()).curve_loss
+    windows = validation_windows(shakespeare[1], settings.eval_sequences, SHAPE.n_ctx)
+    with torch.no_grad():
+        _, loss = model.eval()(windows[:, :-1], windows[:, 1:])
+    assert loss.item() == pytest.approx(result.final_loss, rel=1e-5)

@@ -116,3 +116,36 @@ class GPT(nn.Module):
             return logits, None
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
         return logits, loss
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Continue ``prompt`` (batch, time) of byte ids by sampling ``max_new_tokens`` more.
+
+        nanoGPT's ``generate``: each new byte is drawn from the softmax of the last position's
+        logits divided by ``temperature``, optionally restricted to the ``top_k`` most likely
+        bytes; the model sees at most the last ``n_ctx`` bytes. Sampling uses ``generator``
+        (same seed, same text). Returns the prompt followed by the new bytes.
+        """
+        if prompt.dim() != 2 or prompt.shape[1] < 1:
+            raise ValueError(f"prompt must be (batch, time) with time >= 1, got shape {tuple(prompt.shape)}")
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if top_k is not None and not 1 <= top_k <= self.shape.vocab_size:
+            raise ValueError(f"top_k must lie in [1, {self.shape.vocab_size}], got {top_k}")
+        was_training = self.training
+        self.eval()
+        tokens = prompt
+        for _ in range(max_new_tokens):
+            logits, _ = self(tokens[:, -self.shape.n_ctx:])
+            logits = logits[:, -1, :].float() / temperature
+            if top_k is not None:
+                kth = torch.topk(logits, top_k).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            probs = F.softmax(logits, dim=-1)
+            next_token = torch.multinomial(probs, 1, generator=generator)
+            tokens = torch.cat([tokens, next_token], dim=1)
+        self.train(was_training)
+        return tokens

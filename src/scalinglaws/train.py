@@ -6,6 +6,8 @@ nanoGPT's ``train.py`` reduced to what a scaling-law run needs:
 - AdamW (Loshchilov & Hutter 2019) with weight decay on the matrices only, gradient
   clipping, and the warmup + cosine-to-10% schedule of :mod:`scalinglaws.schedule`
   stretched over EXACTLY the planned number of steps (Hoffmann et al. 2022, App. B).
+  ``TrainConfig.schedule_steps`` plans the cycle for more steps than the run takes, to
+  reproduce App. B's finding (Figure A1) that an overlong cycle hurts the final loss.
 - Random windows of ``n_ctx + 1`` bytes from the training split, drawn from a seeded
   generator: the same seed gives the same batches and, on CPU, the same losses.
 - Held-out loss on a FIXED validation subset (evenly spaced windows of the validation
@@ -48,6 +50,10 @@ class TrainConfig:
     first_eval_fraction: float = 0.02
     eval_sequences: int = 256  # size of the fixed validation subset, in windows of n_ctx
     divergence_margin: float = 1.0  # nats above ln(vocab) that count as blown up
+    # Length of the cosine cycle (warmup included) in steps; None: the run's own ``steps``.
+    # Longer than ``steps`` means the schedule was planned for a longer run that stops early
+    # (Hoffmann et al. 2022, App. B, Figure A1: cycle lengths 1x to 5x the training steps).
+    schedule_steps: int | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 2 or self.batch_size < 1:
@@ -56,6 +62,14 @@ class TrainConfig:
             raise ValueError(f"peak_lr must be positive, got {self.peak_lr}")
         if self.n_eval_points < 1 or self.eval_sequences < 1:
             raise ValueError("need at least one evaluation point and one validation sequence")
+        if self.schedule_steps is not None and self.schedule_steps < self.steps:
+            raise ValueError(f"schedule_steps must be at least steps={self.steps} (a cosine cycle as long "
+                             f"as the run or longer), got {self.schedule_steps}")
+
+    @property
+    def cycle_steps(self) -> int:
+        """Steps the warmup + cosine schedule is planned for (``schedule_steps`` or ``steps``)."""
+        return self.steps if self.schedule_steps is None else self.schedule_steps
 
     @property
     def tokens_per_step(self) -> int:
@@ -67,7 +81,12 @@ class TrainConfig:
         return self.steps * self.tokens_per_step
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as a dict; ``schedule_steps`` only when set, so that configs written
+        before it existed keep their settings hash (a resumed sweep compares hashes)."""
+        settings = asdict(self)
+        if self.schedule_steps is None:
+            del settings["schedule_steps"]
+        return settings
 
 
 @dataclass(frozen=True)
@@ -181,6 +200,12 @@ def train(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
 
     Never raises on a diverging run: it stops and sets ``diverged``.
     """
+    return train_model(config, train_tokens, val_tokens, engine, eval_windows)[1]
+
+
+def train_model(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
+                engine: Engine | None = None, eval_windows: torch.Tensor | None = None) -> tuple[GPT, TrainResult]:
+    """:func:`train`, also returning the trained model (to sample from it, for instance)."""
     engine = engine or Engine.default()
     shape = config.shape
     torch.manual_seed(config.seed)
@@ -192,13 +217,14 @@ def train(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
         eval_windows = validation_windows(val_tokens, config.eval_sequences, shape.n_ctx)
     eval_at = set(eval_schedule(config.steps, config.n_eval_points, config.first_eval_fraction))
     eval_batch = max(config.batch_size, 64)
-    warmup = warmup_steps_for(config.steps, config.warmup_fraction, config.warmup_max_steps)
+    # Warmup and cosine are both part of the plan, so both follow the planned cycle length.
+    warmup = warmup_steps_for(config.cycle_steps, config.warmup_fraction, config.warmup_max_steps)
     blow_up = math.log(shape.vocab_size) + config.divergence_margin
 
     result = TrainResult(final_loss=float("nan"))
     start = time.perf_counter()
     for step in range(config.steps):
-        lr = learning_rate(step, config.steps, config.peak_lr, warmup)
+        lr = learning_rate(step, config.cycle_steps, config.peak_lr, warmup)
         for group in optimizer.param_groups:
             group["lr"] = lr
         inputs, targets = sampler.next()
@@ -228,4 +254,4 @@ def train(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
     result.wall_time_s = time.perf_counter() - start
     if not result.diverged:
         result.final_loss = result.curve_loss[-1]
-    return result
+    return model, result
