@@ -200,3 +200,15 @@ def test_a_diverged_run_is_recorded_kept_and_flagged(tmp_path):
     runs = results_to_runs(path)
     assert list(runs.diverged) == [record["diverged"] for record in load_results(path)[1]]
     assert len(runs.without_diverged()) == 1
+
+
+def test_records_table_lists_runs_by_budget_then_size():
+    from scalinglaws.results import format_records_table
+
+    record = dict(budget=1e12, shape=dict(n_layers=1, d_model=32), params_total=25056, batch_size=16,
+                  learning_rate=0.012, tokens=6651904, steps=3248, diverged=False, final_loss=1.85484,
+                  wall_time_s=53.9)
+    smaller = dict(record, params_total=9456, shape=dict(n_layers=1, d_model=16), diverged=True, final_loss=None)
+    table = format_records_table([record, smaller]).splitlines()
+    assert table[2] == "| 1e+12 | 1 | 16 | 9,456 | 16 | 0.012 | 703 | 3248 | diverged | 54 |"
+    assert table[3] == "| 1e+12 | 1 | 32 | 25,056 | 16 | 0.012 | 265 | 3248 | 1.8548 | 54 |"

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from scalinglaws import counting
-from scalinglaws.results import load_results, results_to_runs
+from scalinglaws.results import format_records_table, load_results, results_to_runs
 from scalinglaws.sweep import PRESETS, Preset, RunSpec, build_grid, run_specs
 from scalinglaws.train import TrainConfig
 
@@ -73,13 +73,7 @@ def report() -> None:
             continue
         _, records = load_results(path)
         print(f"\n{name}: {len(records)} runs")
-        print("| budget | layers | width | N | batch | peak lr | D/N | steps | final loss | wall s |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for r in sorted(records, key=lambda r: (r["budget"], r["params_total"], r["batch_size"], r["learning_rate"])):
-            loss = "diverged" if r["diverged"] else f"{r['final_loss']:.4f}"
-            print(f"| {r['budget']:.0e} | {r['shape']['n_layers']} | {r['shape']['d_model']} | {r['params_total']:,} "
-                  f"| {r['batch_size']} | {r['learning_rate']:.3g} | {r['tokens'] / r['params_total']:.0f} "
-                  f"| {r['steps']} | {loss} | {r['wall_time_s']:.0f} |")
+        print(format_records_table(records))
         if name.startswith("isoflop"):
             from scalinglaws.fitting.approach2 import fit_approach2
 

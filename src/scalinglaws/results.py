@@ -165,3 +165,16 @@ def results_to_runs(path, params: str = "total", flops: str = "6nd") -> Runs:
             diverged=bool(record["diverged"]),
         ))
     return Runs(tuple(runs))
+
+
+def format_records_table(records: list[dict]) -> str:
+    """A Markdown table of finished runs, by budget then size: what the results READMEs show."""
+    lines = ["| budget | layers | width | N | batch | peak lr | D/N | steps | final loss | wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    order = sorted(records, key=lambda r: (r["budget"], r["params_total"], r["batch_size"], r["learning_rate"]))
+    for r in order:
+        loss = "diverged" if r["diverged"] else f"{r['final_loss']:.4f}"
+        lines.append(f"| {r['budget']:.0e} | {r['shape']['n_layers']} | {r['shape']['d_model']} "
+                     f"| {r['params_total']:,} | {r['batch_size']} | {r['learning_rate']:.3g} "
+                     f"| {r['tokens'] / r['params_total']:.0f} | {r['steps']} | {loss} | {r['wall_time_s']:.0f} |")
+    return "\n".join(lines)
