@@ -1,0 +1,105 @@
+"""Beyond Chinchilla-optimal: the cheapest model for a target loss when it will also serve inference.
+
+Sardana & Frankle 2023 (Section 2, their Eq. 1-2) minimise training plus inference FLOPs,
+6 N D_tr + 2 N D_inf, subject to the Chinchilla parametric loss (Hoffmann Eq. 2) reaching a
+target. With no inference the answer is Hoffmann Eq. 4's allocation for that loss; the more
+tokens the model will serve, the smaller and longer-trained the optimum.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy.optimize import brentq
+
+from .constants import ParametricFit
+from .laws import require_positive
+
+
+def _check_target(fit: ParametricFit, target_loss: float) -> float:
+    target = float(target_loss)
+    if not math.isfinite(target) or target <= fit.E:
+        raise ValueError(f"target_loss must exceed the irreducible loss E = {fit.E:.4f} of the "
+                         f"{fit.name!r} fit (Hoffmann Eq. 2), got {target_loss!r}")
+    return target
+
+
+def smallest_params(fit: ParametricFit, target_loss: float) -> float:
+    """The N below which no amount of data reaches ``target_loss``: E + A / N^alpha = target (Eq. 2, D -> inf)."""
+    target = _check_target(fit, target_loss)
+    return (fit.A / (target - fit.E)) ** (1.0 / fit.alpha)
+
+
+def tokens_for_loss(fit: ParametricFit, n_params: float, target_loss: float) -> float:
+    """Training tokens D with L(N, D) = ``target_loss``: D = (B / (target - E - A/N^alpha))^(1/beta) (Eq. 2).
+
+    ValueError if N is at or below :func:`smallest_params`, where no D suffices.
+    """
+    target = _check_target(fit, target_loss)
+    n = float(require_positive("N", n_params))
+    room = target - fit.E - fit.A / n**fit.alpha
+    if room <= 0:
+        raise ValueError(f"a model of N = {n:.4g} parameters cannot reach loss {target} under the "
+                         f"{fit.name!r} fit at any D; N must exceed {smallest_params(fit, target):.4g}")
+    return (fit.B / room) ** (1.0 / fit.beta)
+
+
+@dataclass(frozen=True)
+class InferenceAllocation:
+    """The cheapest (N, D) for a target loss and a lifetime of ``inference_tokens`` served."""
+
+    target_loss: float
+    inference_tokens: float
+    params: float
+    tokens: float
+
+    @property
+    def training_flops(self) -> float:
+        return 6.0 * self.params * self.tokens
+
+    @property
+    def inference_flops(self) -> float:
+        return 2.0 * self.params * self.inference_tokens
+
+    @property
+    def total_flops(self) -> float:
+        return self.training_flops + self.inference_flops
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.tokens / self.params
+
+
+def lifetime_flops(fit: ParametricFit, n_params: float, target_loss: float, inference_tokens: float) -> float:
+    """6 N D(N) + 2 N I: training to ``target_loss`` at size N, then serving I tokens (Sardana & Frankle Eq. 1)."""
+    return 6.0 * n_params * tokens_for_loss(fit, n_params, target_loss) + 2.0 * n_params * inference_tokens
+
+
+def inference_optimal(fit: ParametricFit, target_loss: float, inference_tokens: float) -> InferenceAllocation:
+    """Minimise 6 N D + 2 N I subject to L(N, D) = target (Sardana & Frankle 2023, Section 2).
+
+    Setting the derivative along the constraint to zero gives
+    (alpha / beta) x / r = 1 + I / (3 D), with x = A / N^alpha and r = target - E - x = B / D^beta;
+    at I = 0 this is alpha A / N^alpha = beta B / D^beta, the condition behind Hoffmann Eq. 4.
+    The left side falls monotonically from +inf (at :func:`smallest_params`) and the right side
+    rises with N, so the root is unique; it is found by Brent's method in log N.
+    """
+    target = _check_target(fit, target_loss)
+    inference = float(inference_tokens)
+    if not math.isfinite(inference) or inference < 0:
+        raise ValueError(f"inference_tokens must be a finite number >= 0, got {inference_tokens!r}")
+
+    def condition(log_n: float) -> float:
+        n = math.exp(log_n)
+        x = fit.A / n**fit.alpha
+        room = target - fit.E - x
+        return fit.alpha / fit.beta * x / room - 1.0 - inference / (3.0 * (fit.B / room) ** (1.0 / fit.beta))
+
+    low = math.log(smallest_params(fit, target)) + 1e-12
+    high = low + 1.0
+    while condition(high) > 0:
+        high += 1.0
+    log_n = brentq(condition, low, high, xtol=1e-14, rtol=1e-14)
+    n = math.exp(log_n)
+    return InferenceAllocation(target, inference, n, tokens_for_loss(fit, n, target))

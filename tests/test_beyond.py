@@ -1,0 +1,61 @@
+"""Inference-aware allocation (Sardana & Frankle 2023) against its ground truths: with no inference
+it is Hoffmann Eq. 4's allocation for the same loss, and a brute-force grid finds no cheaper model."""
+
+import numpy as np
+import pytest
+
+from scalinglaws import beyond, laws
+from scalinglaws import constants as k
+
+FITS = [k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT]
+
+
+@pytest.mark.parametrize("fit", FITS, ids=lambda fit: fit.name)
+@pytest.mark.parametrize("flops", [1e21, 5.76e23])
+def test_no_inference_reproduces_equation_4(fit, flops):
+    n_opt, d_opt = laws.optimal_allocation(fit, flops)
+    target = float(laws.parametric_loss(fit, n_opt, d_opt))
+    best = beyond.inference_optimal(fit, target, 0.0)
+    assert best.params == pytest.approx(n_opt, rel=1e-8)
+    assert best.tokens == pytest.approx(d_opt, rel=1e-8)
+    assert best.total_flops == pytest.approx(flops, rel=1e-8)
+    assert best.inference_flops == 0.0
+
+
+@pytest.mark.parametrize("fit", FITS, ids=lambda fit: fit.name)
+@pytest.mark.parametrize("inference_tokens", [1e11, 1e13, 1e15])
+def test_brute_force_grid_finds_nothing_cheaper(fit, inference_tokens):
+    target = float(laws.parametric_loss(fit, 70e9, 1.4e12))  # Chinchilla's size and data
+    best = beyond.inference_optimal(fit, target, inference_tokens)
+    grid = np.geomspace(beyond.smallest_params(fit, target) * 1.0001, 1e13, 20001)
+    costs = np.array([beyond.lifetime_flops(fit, n, target, inference_tokens) for n in grid])
+    assert best.total_flops <= costs.min() * (1 + 1e-12)
+    step = grid[1] / grid[0]
+    assert grid[costs.argmin()] / step <= best.params <= grid[costs.argmin()] * step
+    assert float(laws.parametric_loss(fit, best.params, best.tokens)) == pytest.approx(target, rel=1e-12)
+
+
+def test_serving_more_tokens_shrinks_the_model_and_lengthens_training():
+    fit = k.CHINCHILLA_UNROUNDED
+    target = float(laws.parametric_loss(fit, 70e9, 1.4e12))
+    found = [beyond.inference_optimal(fit, target, i) for i in (0, 1e12, 1e13, 1e14)]
+    assert all(a.params > b.params for a, b in zip(found, found[1:]))
+    assert all(a.tokens < b.tokens for a, b in zip(found, found[1:]))
+
+
+def test_tokens_for_loss_inverts_equation_2():
+    fit = k.BESIROGLU_REFIT
+    target = float(laws.parametric_loss(fit, 1e9, 2e10))
+    assert beyond.tokens_for_loss(fit, 1e9, target) == pytest.approx(2e10, rel=1e-12)
+    # Just above the smallest size the data needed diverges.
+    assert beyond.tokens_for_loss(fit, beyond.smallest_params(fit, target) * 1.000001, target) > 1e20
+
+
+def test_bad_input_is_refused():
+    fit = k.CHINCHILLA_UNROUNDED
+    with pytest.raises(ValueError, match="irreducible loss E"):
+        beyond.inference_optimal(fit, fit.E, 1e12)
+    with pytest.raises(ValueError, match="inference_tokens must be"):
+        beyond.inference_optimal(fit, 2.0, -1.0)
+    with pytest.raises(ValueError, match="cannot reach loss"):
+        beyond.tokens_for_loss(fit, beyond.smallest_params(fit, 2.0) / 2, 2.0)
