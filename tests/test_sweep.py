@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from scalinglaws import counting
+from scalinglaws import counting, sweep
 from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
 from scalinglaws.sweep import PRESETS, build_grid, get_preset, run_sweep
 
@@ -212,3 +212,13 @@ def test_records_table_lists_runs_by_budget_then_size():
     table = format_records_table([record, smaller]).splitlines()
     assert table[2] == "| 1e+12 | 1 | 16 | 9,456 | 16 | 0.012 | 703 | 3248 | diverged | 54 |"
     assert table[3] == "| 1e+12 | 1 | 32 | 25,056 | 16 | 0.012 | 265 | 3248 | 1.8548 | 54 |"
+
+
+def test_every_record_names_the_commit_loaded_when_the_sweep_started(tmp_path, monkeypatch):
+    """A checkout that moves on during a long sweep must not relabel the runs' code."""
+    commits = iter(f"commit-{i}" for i in range(100))
+    monkeypatch.setattr(sweep, "git_commit", lambda: next(commits))
+    path = sweep.run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
+    _, records = load_results(path)
+    assert len(records) == len(SMOKE_IDS)
+    assert {record["versions"]["scalinglaws"] for record in records} == {"commit-0"}

@@ -305,7 +305,7 @@ def run_one(spec: RunSpec, engine: Engine | None = None) -> dict:
         "diverged": result.diverged, "steps": spec.config.steps, "steps_done": result.steps_done,
         "learning_rate": spec.config.peak_lr, "batch_size": spec.config.batch_size,
         "train_config": spec.config.to_dict(), "engine": asdict(engine), "device": _device_name(engine),
-        "threads": torch.get_num_threads(), "wall_time_s": result.wall_time_s, "versions": versions(),
+        "threads": torch.get_num_threads(), "wall_time_s": result.wall_time_s,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -361,16 +361,19 @@ def run_specs(name: str, description: str, specs: list[RunSpec], out_dir: Path, 
     pending = [spec for spec in specs if spec.run_id not in finished]
     # Longest runs first keeps the workers busy until the end.
     pending.sort(key=lambda spec: spec.flops, reverse=True)
+    # The code that trains is the code loaded now, when the workers start: record its commit,
+    # not the checkout's state when each run ends (it may have moved on during a long sweep).
+    code_versions = versions()
     bar = _progress(sum(spec.flops for spec in pending), progress)
     if jobs == 1 or len(pending) <= 1:
         for spec in pending:
-            append_record(path, run_one(spec))
+            append_record(path, {**run_one(spec), "versions": code_versions})
             bar.update(spec.flops)
     else:
         context = multiprocessing.get_context("spawn")
         with context.Pool(min(jobs, len(pending)), initializer=_init_worker, initargs=(1,)) as pool:
             for record in pool.imap_unordered(run_one, pending):
-                append_record(path, record)
+                append_record(path, {**record, "versions": code_versions})
                 bar.update(record["flops_6nd"])
     bar.close()
     return path
