@@ -255,6 +255,8 @@ def _optima(sweep: SweepFit, flops) -> dict[int, tuple[np.ndarray, np.ndarray]]:
             optima[index] = (fit.n_law(flops), fit.d_law(flops))
     if sweep.fit(3) is not None:
         optima[3] = laws.optimal_allocation(sweep.fit(3), flops)
+    if not optima:
+        raise ValueError(f"{sweep.label}: no approach was fitted, so there is no optimum to draw")
     return optima
 
 
@@ -341,8 +343,6 @@ def plot_allocation(sweep: SweepFit, ax=None):
     fig, ax = _axes(ax)
     flops = _compute_range(sweep)
     optima = _optima(sweep, flops)
-    if not optima:
-        raise ValueError(f"{sweep.label}: no approach was fitted, so there is no allocation to draw")
     for index, (n_opt, d_opt) in optima.items():
         colour = APPROACH_COLOURS[index - 1]
         ax.plot(flops, n_opt, color=colour, label=f"{APPROACHES[index - 1]}: a = {sweep.fit(index).a:.2f}")
@@ -398,8 +398,6 @@ def plot_tokens_per_param(sweep: SweepFit, ax=None):
     fig, ax = _axes(ax)
     flops = _compute_range(sweep)
     optima = _optima(sweep, flops)
-    if not optima:
-        raise ValueError(f"{sweep.label}: no approach was fitted, so there is no optimum to draw")
     for index, (n_opt, d_opt) in optima.items():
         ax.plot(flops, d_opt / n_opt, color=APPROACH_COLOURS[index - 1], label=APPROACHES[index - 1])
     for index, (c, n_opt, d_opt) in _measured_optima(sweep).items():
