@@ -170,6 +170,20 @@ def test_gpu_preset_reaches_two_decades_beyond_cpu_within_four_epochs():
     assert GPU_MAX_EPOCHS == 4 and largest <= 4 * GUTENBERG409_TRAIN_BYTES
 
 
+def test_fixed_horizon_preset_is_the_cpu_grid_with_one_cosine_cycle_for_all():
+    """Chapter 14 pairs these runs one to one with results/cpu: same model, tokens, batch and
+    learning rate; only the cosine is planned for the longest run's tokens (Kaplan et al. 2020)."""
+    matched, fixed = build_grid(PRESETS["cpu"]), build_grid(PRESETS["fixed-horizon"])
+    horizon = max(spec.config.tokens for spec in fixed)
+    assert len(fixed) == 24 and horizon == max(spec.config.tokens for spec in matched if spec.budget <= 1e13)
+    for plain, stretched in zip(matched, fixed):
+        assert stretched.run_id == plain.run_id and stretched.config.steps == plain.config.steps
+        assert plain.config.cycle_steps == plain.config.steps
+        cycle_tokens = stretched.config.cycle_steps * stretched.config.tokens_per_step
+        assert horizon <= cycle_tokens < horizon + stretched.config.tokens_per_step
+    assert sweep.header_for("fixed-horizon", "", fixed)["grid_hash"] == "a89c5691510edadd"
+
+
 def test_batch_rule_gives_the_small_budgets_more_steps():
     cpu = PRESETS["cpu"]
     assert [cpu.batch_for(budget) for budget in cpu.budgets] == [8, 8, 16, 16, 16]
