@@ -1,0 +1,41 @@
+"""The book's committed sweep results, found in the checkout or downloaded, hash-checked.
+
+Chapters 9-14 fit the runs of ``results/<name>/results.jsonl``, written by
+``python -m scalinglaws sweep --preset <name> --out results/<name>`` and committed with the
+book. In a checkout (an editable install, as ``make test`` and ``make book`` use) the file
+is read where it lies. A chapter opened on its own (Colab, Binder) has no checkout, so the
+same bytes are fetched from the repository with :func:`scalinglaws.download.download`,
+which checks them against the sha256 below (``tests/test_reference.py`` checks that these
+hashes are those of the committed files).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .book import REPOSITORY_URL
+from .download import download
+
+#: sha256 of each committed ``results/<name>/results.jsonl``.
+RESULTS_SHA256 = {
+    "cpu": "4657678339e2160d6484236342d722421daaee81be6d4f5401fc40d908b1061e",
+    "pilot/lr": "4935349be1d237156c6e826f5a3ecff150e19bb2928d35a3c85962f6d8c91f64",
+    "demo": "8ea8e27e7f4d433b2afd1ed08c3491c5592c537f2ce7274b0b5c4f3962a195a7",
+}
+
+#: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).
+RAW_URL = REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/main"
+
+#: The checkout this package was installed from, when it was installed in place (``pip install -e .``).
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def sweep_results(name: str) -> Path:
+    """The path of the committed ``results.jsonl`` of sweep ``name`` (e.g. "cpu")."""
+    if name not in RESULTS_SHA256:
+        raise ValueError(f"no committed results named {name!r}; the book commits: {', '.join(RESULTS_SHA256)}")
+    relative = f"results/{name}/results.jsonl"
+    local = CHECKOUT / relative
+    if local.exists():
+        return local
+    return download(f"{RAW_URL}/{relative}", RESULTS_SHA256[name], progress=False)
