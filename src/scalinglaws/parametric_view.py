@@ -1,0 +1,201 @@
+"""Looking into an Approach 3 fit (chapter 12): residuals, fits with parameters held fixed, and
+simulated sweeps that show how a sweep's design sets the spread of the allocation exponent.
+
+Hoffmann et al. (2022, Section 3.3 and Appendix D.2) fit L(N, D) = E + A / N^alpha + B / D^beta
+by a Huber loss on log losses, with L-BFGS from a grid of starts (:mod:`.fitting.approach3`).
+This module asks three questions of such a fit:
+
+- where does it miss? :func:`log_residuals` and :func:`points_inside_delta` (the Huber loss is
+  quadratic only for residuals below delta = 1e-3; beyond, it grows like |r|);
+- what does a depend on? :func:`fit_fixed` refits with some of E, alpha, beta held at given
+  values (a profile of the objective over E, say), with the same objective and optimiser;
+- what would pin a down? :func:`simulate_fits` draws many sweeps of a given design from a
+  known law with log-normal noise and refits each one, so the spread of a can be read off for
+  designs that were never trained (more budgets, more sizes per budget).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import constants
+from .constants import ParametricFit
+from .fitting.approach3 import (PARAMETER_NAMES, Approach3Fit, HuberProblem, best_of, grid_starts,
+                                make_problem)
+from .fitting.bootstrap import REFIT_FTOL, REFIT_GTOL
+from .fitting.lbfgs import minimize_batched
+from .laws import parametric_loss
+from .runs import Runs
+
+#: Parameters that :func:`fit_fixed` can hold, by the name of the law (E, alpha, beta), and
+#: their column in the fit's parameter vector (a, b, e, alpha, beta).
+FIXABLE = {"E": PARAMETER_NAMES.index("e"), "alpha": PARAMETER_NAMES.index("alpha"),
+           "beta": PARAMETER_NAMES.index("beta")}
+
+
+def nats_to_bits(nats):
+    """A loss in nats (per byte) in bits: divide by ln 2."""
+    return np.asarray(nats, dtype=float) / math.log(2.0)
+
+
+def log_residuals(fit: ParametricFit, runs: Runs) -> np.ndarray:
+    """log L_i - log L_hat(N_i, D_i) of every run (positive: the run is worse than the law says).
+
+    The residual that Hoffmann's objective scores, with the opposite sign (observed minus
+    predicted reads more naturally in a plot). Diverged runs are included: pass
+    ``runs.without_diverged()`` to see exactly the points a fit used.
+    """
+    return np.log(runs.loss) - np.log(parametric_loss(fit, runs.params, runs.tokens))
+
+
+def points_inside_delta(fit: ParametricFit, runs: Runs, delta: float = constants.HUBER_DELTA) -> int:
+    """How many runs have |log residual| < delta: the only ones the Huber loss treats quadratically."""
+    return int(np.sum(np.abs(log_residuals(fit, runs)) < delta))
+
+
+@dataclass(frozen=True, eq=False)
+class _Constrained:
+    """The Huber objective in variables z, with x = z except that some columns are held (their
+    gradient is zeroed) and, when ``ratio`` is set, beta = ratio * alpha (the beta column of z
+    is then unused).
+
+    L-BFGS builds every direction from gradients and from differences of iterates and of
+    gradients; with zeros in a column from the start, every one of them keeps the zeros, so a
+    held column never moves.
+    """
+
+    problem: HuberProblem
+    held: tuple[int, ...]
+    ratio: float | None = None
+
+    def to_x(self, z: np.ndarray) -> np.ndarray:
+        x = np.array(z, dtype=float)
+        if self.ratio is not None:
+            x[:, _BETA] = self.ratio * x[:, _ALPHA]
+        return x
+
+    def __call__(self, z, rows):
+        value, gradient = self.problem(self.to_x(z), rows)
+        if self.ratio is not None:
+            gradient[:, _ALPHA] += self.ratio * gradient[:, _BETA]  # chain rule through beta
+            gradient[:, _BETA] = 0.0
+        gradient[:, list(self.held)] = 0.0
+        return value, gradient
+
+
+_ALPHA, _BETA = PARAMETER_NAMES.index("alpha"), PARAMETER_NAMES.index("beta")
+
+
+def fit_fixed(runs: Runs, *, E: float | None = None, alpha: float | None = None, beta: float | None = None,
+              a: float | None = None, reduction: str = "sum",
+              delta: float = constants.HUBER_DELTA) -> Approach3Fit:
+    """Approach 3 with some of E, alpha, beta, or the allocation exponent a = beta / (alpha + beta)
+    (Hoffmann Eq. 4), held at given values; the other parameters are fitted.
+
+    Same objective (Hoffmann Appendix D.2), optimiser and stopping rules as
+    :func:`fitting.fit_approach3`, from Hoffmann's grid of starts with the held columns set
+    (holding a, beta follows alpha: beta = alpha a / (1 - a)); duplicate starts are dropped.
+    With nothing held this is ``fit_approach3``. ``a`` cannot be combined with alpha or beta.
+    """
+    if a is not None and (alpha is not None or beta is not None):
+        raise ValueError("fit_fixed: hold a, or alpha and/or beta, not both (a fixes their ratio)")
+    if a is not None and not 0 < a < 1:
+        raise ValueError(f"fit_fixed: a = beta / (alpha + beta) must lie in (0, 1), got {a!r}")
+    held = {name: value for name, value in (("E", E), ("alpha", alpha), ("beta", beta)) if value is not None}
+    for name, value in held.items():
+        if not np.isfinite(value) or (name == "E" and value <= 0):
+            raise ValueError(f"fit_fixed: {name} must be finite{' and positive' if name == 'E' else ''}, "
+                             f"got {value!r}")
+    usable = runs.without_diverged()
+    problem = make_problem(usable.params, usable.tokens, usable.loss, reduction=reduction, delta=delta)
+    starts = grid_starts()
+    for name, value in held.items():
+        starts[:, FIXABLE[name]] = math.log(value) if name == "E" else value
+    if a is not None:
+        starts[:, _BETA] = 0.0
+    starts = np.unique(starts, axis=0)
+    objective = _Constrained(problem, tuple(FIXABLE[name] for name in held),
+                             None if a is None else a / (1.0 - a))
+    result = minimize_batched(objective, starts)
+    result = replace(result, x=objective.to_x(result.x))
+    label = ", ".join(f"{name} = {value:g}" for name, value in {**held, **({"a": a} if a else {})}.items())
+    return best_of(result, objective.to_x(starts), reduction,
+                   name=f"approach 3 ({label} held)" if label else "approach 3")
+
+
+@dataclass(frozen=True, eq=False)
+class _PerReplicateLoss:
+    """The Huber objective where each replicate (a block of rows) has its own observed losses."""
+
+    log_n: np.ndarray
+    log_d: np.ndarray
+    log_loss: np.ndarray  # (rows, points): each row's replicate's log losses
+    delta: float
+
+    def __call__(self, x, rows):
+        return HuberProblem(self.log_n, self.log_d, self.log_loss[rows], delta=self.delta)(x, rows)
+
+
+@dataclass(frozen=True, eq=False)
+class SimulatedFits:
+    """Refits of sweeps simulated from a known law, like :class:`fitting.BootstrapResult`."""
+
+    law: ParametricFit
+    n_points: int
+    noise: float
+    n_replicates: int
+    samples: dict = field(repr=False)
+
+    @property
+    def n_succeeded(self) -> int:
+        return int(self.samples["a"].size)
+
+    def interval(self, name: str, percentiles=(10.0, 90.0)) -> tuple[float, float]:
+        """Percentile interval of ``name`` ("E", "A", "B", "alpha", "beta", "a") over the refits."""
+        low, high = np.percentile(self.samples[name], percentiles)
+        return float(low), float(high)
+
+
+def _law_start(law: ParametricFit) -> np.ndarray:
+    return np.array([math.log(law.A), math.log(law.B), math.log(law.E), law.alpha, law.beta])
+
+
+def simulate_fits(law: ParametricFit, params, tokens, noise: float, n_replicates: int = 200, seed: int = 0,
+                  grid_every: int = 150, delta: float = constants.HUBER_DELTA) -> SimulatedFits:
+    """Draw ``n_replicates`` sweeps at the points (params, tokens) from ``law``, each loss times
+    exp(noise z) with z standard normal, and fit Approach 3 to each.
+
+    Every replicate starts from the true law and from every ``grid_every``-th start of
+    Hoffmann's grid (30 starts by default), all replicates in one batched L-BFGS run to the
+    bootstrap's tolerances (``bootstrap.REFIT_GTOL``, ``REFIT_FTOL``). Replicates whose best
+    start did not converge are left out (``n_succeeded`` counts the rest).
+    """
+    params, tokens = (np.asarray(values, dtype=float).ravel() for values in (params, tokens))
+    if params.size != tokens.size:
+        raise ValueError("params and tokens must have the same length")
+    if params.size < len(PARAMETER_NAMES):
+        raise ValueError(f"a design needs at least {len(PARAMETER_NAMES)} points, got {params.size}")
+    if n_replicates < 1 or not noise >= 0 or grid_every < 1:
+        raise ValueError("n_replicates and grid_every must be >= 1 and noise >= 0")
+    rng = np.random.default_rng(seed)
+    clean = np.log(parametric_loss(law, params, tokens))
+    log_loss = clean + noise * rng.standard_normal((n_replicates, params.size))
+    starts = np.vstack([_law_start(law), grid_starts()[::grid_every]])
+    per = starts.shape[0]
+    objective = _PerReplicateLoss(np.log(params), np.log(tokens), np.repeat(log_loss, per, axis=0), delta)
+    result = minimize_batched(objective, np.tile(starts, (n_replicates, 1)), gtol=REFIT_GTOL, ftol=REFIT_FTOL)
+    values = np.where(np.isfinite(result.fun), result.fun, np.inf).reshape(n_replicates, per)
+    best = np.argmin(values, axis=1) + per * np.arange(n_replicates)
+    best = best[result.converged[best] & np.isfinite(result.fun[best])]
+    a, b, e, alpha, beta = result.x[best].T
+    samples = {"E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta,
+               "a": beta / (alpha + beta)}
+    return SimulatedFits(law=law, n_points=params.size, noise=float(noise), n_replicates=n_replicates,
+                         samples=samples)
+
+
+__all__ = ["FIXABLE", "SimulatedFits", "fit_fixed", "log_residuals", "nats_to_bits", "points_inside_delta",
+           "simulate_fits"]
