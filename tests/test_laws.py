@@ -158,3 +158,23 @@ def test_bad_budgets_are_refused_with_a_message(bad):
 def test_unknown_law_lists_the_known_ones():
     with pytest.raises(ValueError, match="chinchilla-unrounded"):
         laws.compute_optimal("gpt4", 1e20)
+
+
+def test_non_embedding_counting_exponent_matches_a_numerical_derivative():
+    """Ground truth: optima N_T = C^a with a known embedding count, recounted numerically."""
+    a, embedding = 0.5, 5_000.0  # a fixed embedding: rho = 1 - E / N_T
+    flops = np.geomspace(1e11, 1e13, 5)
+    n_total = flops**a
+    n_ne = n_total - embedding
+    local = np.gradient(np.log(n_ne), np.log(flops * n_ne / n_total))
+    elasticity = embedding / (n_total - embedding)  # d ln(1 - E/N) / d ln N
+    predicted = [laws.exponent_counting_non_embedding(a, e) for e in elasticity]
+    np.testing.assert_allclose(predicted[1:-1], local[1:-1], rtol=0.02)
+    assert laws.exponent_counting_non_embedding(0.5, 0.0) == 0.5
+
+
+def test_non_embedding_counting_exponent_refuses_impossible_input():
+    with pytest.raises(ValueError, match="must lie in \\(0, 1\\)"):
+        laws.exponent_counting_non_embedding(1.2, 0.1)
+    with pytest.raises(ValueError, match="must exceed -1"):
+        laws.exponent_counting_non_embedding(0.5, -1.5)

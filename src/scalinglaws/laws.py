@@ -158,3 +158,22 @@ def compute_optimal(law: str, flops: float) -> Allocation:
     n, d = optimal_allocation(fit, flops)
     note = "nats/token on MassiveText (Hoffmann Eq. 2)"
     return Allocation(law, flops, float(n), float(d), float(parametric_loss(fit, n, d)), note)
+
+
+def exponent_counting_non_embedding(a_total: float, elasticity: float) -> float:
+    """The allocation exponent a seen when the same optima are counted Kaplan's way.
+
+    Pearce & Song (2024, Section 3): if the optimal total parameter count grows as
+    N_T ~ C^a and the non-embedding share rho = N_ne / N_T grows as N_T^e (``elasticity``
+    e = d ln rho / d ln N_T; e > 0 while the embeddings are a large, shrinking share of small
+    models), then with Kaplan's N_ne = rho N_T and C_ne = 6 N_ne D = rho C (Kaplan Section 2.1):
+
+        d ln N_ne / d ln C_ne = a (1 + e) / (1 + a e),
+
+    which exceeds a for 0 < a < 1 and e > 0. At e = 0 (no embeddings) it is a itself.
+    """
+    if not 0.0 < a_total < 1.0:
+        raise ValueError(f"a_total is the exponent of N_opt ~ C^a and must lie in (0, 1), got {a_total}")
+    if not -1.0 < elasticity:
+        raise ValueError(f"the elasticity d ln(N_ne/N_T) / d ln N_T must exceed -1, got {elasticity}")
+    return a_total * (1.0 + elasticity) / (1.0 + a_total * elasticity)
