@@ -280,3 +280,103 @@ def test_tokens_per_param_figure(synthetic_sweep):
     np.testing.assert_allclose(ax.lines[4].get_ydata(), [p.d_opt / p.n_opt for p in profiles])
     assert_labelled(ax)
     plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------
+# Inside the fits: the envelope's runs, the profiles' outliers, the refits
+# ------------------------------------------------------------------------------------------
+
+CPU = ROOT / "results" / "cpu" / "results.jsonl"
+
+
+@pytest.fixture(scope="module")
+def cpu_sweep():
+    return analysis.fit_sweep(analysis.load_sweep_runs(CPU), label="cpu", n_bootstrap=0)
+
+
+def test_envelope_segments_tile_the_envelope(synthetic_sweep):
+    fit = synthetic_sweep.fit(1)
+    segments = analysis.envelope_segments(synthetic_sweep)
+    assert sum(s.n_points for s in segments) == fit.n_grid_points
+    start = 0
+    for segment in segments:
+        span = slice(start, start + segment.n_points)
+        assert set(fit.n_opt[span]) == {segment.params}
+        assert (segment.flops_start, segment.flops_end) == (fit.flops[span][0], fit.flops[span][-1])
+        assert 0 < segment.fraction_start <= segment.fraction_end <= 1 + 1e-12
+        start += segment.n_points
+    assert len(analysis.format_envelope_segments(segments).splitlines()) == len(segments) + 2
+
+
+def test_cpu_envelope_alternates_run_ends_and_the_middles_of_longer_runs(cpu_sweep):
+    # results/cpu: at each budget's C the runs of that budget end, and from there on only the
+    # runs of the next budget (3x longer) cover C, a third of the way through their training.
+    segments = analysis.envelope_segments(cpu_sweep)
+    assert [round(s.fraction_end, 2) for s in segments][-1] == 1.0
+    assert segments[-1].params == 280_368 and segments[-1].budget == 3e13
+    budgets = np.array([3e11, 1e12, 3e12, 1e13])
+    at_a_budget = [s for s in segments if np.any(np.isclose(s.flops_start, budgets, rtol=0.01))]
+    assert len(at_a_budget) == 4
+    for segment in at_a_budget:
+        assert segment.budget > segment.flops_start
+        assert segment.fraction_start == pytest.approx(segment.flops_start / segment.budget, rel=1e-3)
+        assert 0.29 < segment.fraction_start < 0.34
+
+
+def test_isoflop_outliers_are_the_points_the_profile_dropped(cpu_sweep):
+    outliers = analysis.isoflop_outliers(cpu_sweep)
+    # results/cpu/README.md: at 1e12 FLOPs 25,056 parameters reach 1.8357 and 37,760 only 1.9075.
+    assert sorted(outliers.params) == [25_056, 37_760] and set(outliers.budgets()) == {1e12}
+    profile = next(p for p in cpu_sweep.fit(2).profiles if p.budget == 1e12)
+    assert profile.n_outliers == 2
+
+
+def test_a_planted_outlier_is_found_and_crossed_out():
+    runs = synthetic.isoflop_runs(np.geomspace(1e18, 1e21, 4), LAW, sizes_per_budget=7)
+    runs = Runs(tuple(replace(run, loss=run.loss + 0.3) if index == 10 else run for index, run in enumerate(runs)))
+    sweep = analysis.fit_sweep(runs, label="planted", n_bootstrap=0)
+    outliers = analysis.isoflop_outliers(sweep)
+    assert len(outliers) == 1 and outliers[0].loss == runs[10].loss
+    fig, ax = analysis.plot_isoflop_profiles(sweep)
+    crosses = [line for line in ax.lines if line.get_marker() == "x"]
+    assert len(crosses) == 1 and list(crosses[0].get_ydata()) == [runs[10].loss]
+    plt.close(fig)
+
+
+def test_envelope_winners_figure(synthetic_sweep):
+    fig, ax = analysis.plot_envelope_winners(synthetic_sweep)
+    fit = synthetic_sweep.fit(1)
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_array_equal(points[:, 0], fit.flops)
+    assert np.all((points[:, 1] > 0) & (points[:, 1] <= 1 + 1e-12))
+    assert len(ax.get_legend().get_texts()) == np.unique(fit.n_opt).size
+    assert_labelled(ax, yscale="linear")
+    plt.close(fig)
+
+
+def test_bootstrap_figure(synthetic_bootstrapped):
+    fig, ax = analysis.plot_bootstrap(synthetic_bootstrapped, approaches=(1, 2))
+    assert len(ax.get_legend().get_texts()) == 3  # two approaches and Table 2
+    heights = [sum(patch.get_height() for patch in container) for container in ax.containers]
+    assert heights == [8, 8]
+    fit_lines = [line for line in ax.lines if line.get_linewidth() == 2]
+    np.testing.assert_allclose([line.get_xdata()[0] for line in fit_lines],
+                               [synthetic_bootstrapped.fit(i).a for i in (1, 2)])
+    assert_labelled(ax, xscale="linear", yscale="linear")
+    plt.close(fig)
+    with pytest.raises(ValueError, match="has bootstrap refits"):
+        analysis.plot_bootstrap(analysis.fit_sweep(synthetic_bootstrapped.runs, n_bootstrap=0))
+
+
+def test_figures_draw_a_chosen_approach(synthetic_sweep):
+    fig, ax = analysis.plot_allocation(synthetic_sweep, approaches=(1,))
+    assert len(ax.lines) == 2 + 2 + 4  # Approach 1's N and D laws and envelope, 2 x 2 slopes
+    assert len(ax.get_legend().get_texts()) == 3
+    plt.close(fig)
+    fig, ax = analysis.plot_tokens_per_param(synthetic_sweep, approaches=[2])
+    profiles = [p for p in synthetic_sweep.fit(2).profiles if p.usable]
+    assert len(ax.lines) == 1 + 1 + 1
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [p.d_opt / p.n_opt for p in profiles])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="approaches must be a selection of 1, 2 and 3"):
+        analysis.plot_allocation(synthetic_sweep, approaches=(4,))

@@ -13,6 +13,8 @@ line::
     plot_allocation(sweep)                  # N_opt(C), D_opt(C) of all approaches, Figure 1
     plot_parametric_fit(sweep)              # Approach 3, Hoffmann Figure 4 (right)
     plot_tokens_per_param(sweep)            # D_opt / N_opt against C
+    plot_bootstrap(sweep)                   # the refits behind each interval
+    print(format_envelope_segments(envelope_segments(sweep)))  # which run is on the envelope
 
 The fitting itself is :func:`scalinglaws.fitting.fit_all`; this module only loads, tabulates
 and draws. D_opt is C / (6 N_opt) throughout, as in the fitting code. The book's tokens are
@@ -31,6 +33,7 @@ import numpy as np
 from . import constants, laws
 from .calculator import format_table
 from .fitting import fit_all
+from .fitting.approach1 import _kept_curve
 from .fitting.report import DEFAULT_BOOTSTRAP, FitReport
 from .plotting import loglog_axes, plain_tick_labels
 from .results import results_to_runs
@@ -216,6 +219,115 @@ def _cell(value: float, interval, digits: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------
+# Inside the fits: who is on the envelope, which points a profile left out
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvelopeSegment:
+    """Consecutive grid points of Approach 1's envelope won by one run: its size and budget,
+    the FLOPs it spans, and how far through its own training it is there (C over its total
+    C: 1.0 is the run's last evaluation, where its cosine has decayed)."""
+
+    run: str
+    params: float
+    budget: float | None
+    flops_start: float
+    flops_end: float
+    n_points: int
+    fraction_start: float
+    fraction_end: float
+
+
+def _envelope_winners(sweep: SweepFit) -> list:
+    """The run behind each point of Approach 1's envelope.
+
+    The envelope keeps (C, N_opt, D_opt, loss) but not the run. Among the runs of size N_opt
+    whose kept curve (:func:`fitting.approach1._kept_curve`, the same smoothing and warmup cut
+    as the fit) covers C, the winner is the one whose interpolated loss there is the
+    envelope's loss.
+    """
+    fit = _require(sweep, 1)
+    curves = []
+    for run in sweep.runs.without_diverged():
+        if run.has_curve:
+            log_c, loss = _kept_curve(run)
+            if log_c.size >= 2:
+                curves.append((run, log_c, loss))
+    winners = []
+    for flops, n_opt, loss in zip(fit.flops, fit.n_opt, fit.loss):
+        x = np.log(flops)
+        candidates = [(abs(np.interp(x, log_c, values) - loss), index)
+                      for index, (run, log_c, values) in enumerate(curves)
+                      if run.params == n_opt and log_c[0] <= x <= log_c[-1]]
+        gap, index = min(candidates)
+        if gap > 1e-9 * abs(loss):
+            raise RuntimeError(f"no run of size {n_opt:g} reproduces the envelope at C = {flops:.3g}")
+        winners.append(curves[index][0])
+    return winners
+
+
+def envelope_segments(sweep: SweepFit) -> tuple[EnvelopeSegment, ...]:
+    """Approach 1's envelope as a sequence of runs, from the smallest C to the largest."""
+    fit = _require(sweep, 1)
+    winners = _envelope_winners(sweep)
+    segments, start = [], 0
+    for stop in range(1, len(winners) + 1):
+        if stop < len(winners) and winners[stop] is winners[start]:
+            continue
+        run = winners[start]
+        segments.append(EnvelopeSegment(
+            run=run.name, params=run.params, budget=run.budget,
+            flops_start=float(fit.flops[start]), flops_end=float(fit.flops[stop - 1]), n_points=stop - start,
+            fraction_start=float(fit.flops[start] / run.flops), fraction_end=float(fit.flops[stop - 1] / run.flops)))
+        start = stop
+    return tuple(segments)
+
+
+def format_envelope_segments(segments) -> str:
+    """One line per :class:`EnvelopeSegment`: the winning run's N and budget, its C span, and
+    the share of its own run it has trained at each end of the span."""
+    rows = [(f"{s.params:,.0f}", "" if s.budget is None else f"{s.budget:.0e}",
+             f"{s.flops_start:.2e} - {s.flops_end:.2e}", f"{s.n_points}",
+             f"{s.fraction_start:.2f} - {s.fraction_end:.2f}") for s in segments]
+    return format_table(("N of the winner", "its budget", "C on the envelope (FLOPs)", "points",
+                         "share of its run"), rows)
+
+
+def isoflop_outliers(sweep: SweepFit) -> Runs:
+    """The runs that Approach 2's robust profile fits left out as outliers, budget by budget.
+
+    A profile records how many points it dropped (``n_outliers``) and the least-squares
+    parabola through the rest. The points it kept are the one subset of that size whose
+    least-squares parabola (in ln N centred on the budget's mean, as
+    :func:`fitting.approach2.fit_isoflop_profile` fits it) has those coefficients.
+    """
+    from itertools import combinations
+
+    fit = _require(sweep, 2)
+    usable = sweep.runs.without_diverged()
+    labels = usable.budgets()
+    left_out = []
+    for profile in fit.profiles:
+        if profile.n_outliers == 0:
+            continue
+        members = np.flatnonzero(labels == profile.budget)
+        log_n = np.log(usable.params[members])
+        centre = float(np.mean(log_n))
+        x, y = log_n - centre, usable.loss[members]
+        target = np.asarray(profile.coefficients)
+        for kept in combinations(range(members.size), members.size - profile.n_outliers):
+            c0, c1, c2 = np.polyfit(x[list(kept)], y[list(kept)], 2)[::-1]
+            coefficients = np.array([c0 - c1 * centre + c2 * centre**2, c1 - 2 * c2 * centre, c2])
+            if np.allclose(coefficients, target, rtol=1e-8, atol=1e-12):
+                left_out += [members[i] for i in range(members.size) if i not in kept]
+                break
+        else:
+            raise RuntimeError(f"budget {profile.budget:.3g}: no subset of its runs gives its parabola")
+    return usable.subset(sorted(left_out))
+
+
+# ------------------------------------------------------------------------------------------
 # Figures
 # ------------------------------------------------------------------------------------------
 
@@ -245,18 +357,29 @@ def _compute_range(sweep: SweepFit, widen: float = 1.5) -> np.ndarray:
     return np.geomspace(budgets.min() / widen, budgets.max() * widen, 200)
 
 
-def _optima(sweep: SweepFit, flops) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """(N_opt, D_opt) at ``flops`` by each approach that was fitted: Approaches 1 and 2 from
-    their power laws, Approach 3 from Hoffmann Eq. 4."""
+def _chosen(approaches) -> tuple[int, ...]:
+    """The approaches a figure draws: all three when ``approaches`` is None."""
+    if approaches is None:
+        return (1, 2, 3)
+    chosen = tuple(int(index) for index in np.atleast_1d(approaches))
+    if not chosen or any(index not in (1, 2, 3) for index in chosen):
+        raise ValueError(f"approaches must be a selection of 1, 2 and 3, got {approaches!r}")
+    return chosen
+
+
+def _optima(sweep: SweepFit, flops, approaches=None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """(N_opt, D_opt) at ``flops`` by each approach (of ``approaches``, default all) that was
+    fitted: Approaches 1 and 2 from their power laws, Approach 3 from Hoffmann Eq. 4."""
+    chosen = _chosen(approaches)
     optima = {}
     for index in (1, 2):
         fit = sweep.fit(index)
-        if fit is not None:
+        if fit is not None and index in chosen:
             optima[index] = (fit.n_law(flops), fit.d_law(flops))
-    if sweep.fit(3) is not None:
+    if sweep.fit(3) is not None and 3 in chosen:
         optima[3] = laws.optimal_allocation(sweep.fit(3), flops)
     if not optima:
-        raise ValueError(f"{sweep.label}: no approach was fitted, so there is no optimum to draw")
+        raise ValueError(f"{sweep.label}: no approach of {chosen} was fitted, so there is no optimum to draw")
     return optima
 
 
@@ -266,13 +389,14 @@ def _measured_style(index: int) -> dict:
     return dict(ls="none", color=APPROACH_COLOURS[index - 1], **faint)
 
 
-def _measured_optima(sweep: SweepFit) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _measured_optima(sweep: SweepFit, approaches=None) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(C, N_opt, D_opt) measured by Approach 1 (the envelope) and 2 (the usable profiles)."""
+    chosen = _chosen(approaches)
     measured = {}
-    if sweep.fit(1) is not None:
+    if sweep.fit(1) is not None and 1 in chosen:
         fit = sweep.fit(1)
         measured[1] = (fit.flops, fit.n_opt, fit.d_opt)
-    if sweep.fit(2) is not None:
+    if sweep.fit(2) is not None and 2 in chosen:
         good = [p for p in sweep.fit(2).profiles if p.usable]
         measured[2] = tuple(np.array(values) for values in
                             zip(*[(p.budget, p.n_opt, p.d_opt) for p in good]))
@@ -282,7 +406,7 @@ def _measured_optima(sweep: SweepFit) -> dict[int, tuple[np.ndarray, np.ndarray,
 def plot_isoflop_profiles(sweep: SweepFit, ax=None):
     """Approach 2 (Hoffmann Figure 3, left): final loss against N for each budget, the robust
     parabola in ln N through it and its minimum (a star; budgets whose minimum was left out of
-    the fit draw their parabola dashed and no star)."""
+    the fit draw their parabola dashed and no star); runs left out as outliers are crossed in red."""
     fit = _require(sweep, 2)
     fig, ax = _axes(ax)
     usable = sweep.runs.without_diverged()
@@ -300,6 +424,10 @@ def plot_isoflop_profiles(sweep: SweepFit, ax=None):
         ax.plot(grid, c0 + c1 * x + c2 * x * x, color=colour, ls="-" if profile.usable else "--")
         if profile.usable:
             ax.plot(profile.n_opt, profile.loss_min, marker="*", ms=12, color=colour, mec="black", ls="none")
+    outliers = isoflop_outliers(sweep)
+    if len(outliers):
+        ax.plot(outliers.params, outliers.loss, ls="none", marker="x", ms=9, color="red",
+                label="outlier (left out of its parabola)")
     ax.set_xscale("log")
     ax.set_xlabel(f"{PARAMS_LABEL} (parameters)")
     ax.set_ylabel(LOSS_LABEL)
@@ -335,19 +463,20 @@ def plot_training_envelope(sweep: SweepFit, axes=None):
     return fig, axes
 
 
-def plot_allocation(sweep: SweepFit, ax=None):
-    """N_opt(C) (solid) and D_opt(C) (dashed) by every fitted approach, with the measured optima
-    of Approaches 1 and 2 and each power law, and the published slopes of Chinchilla (a = b = 0.5,
-    Hoffmann Table 2) and Kaplan (a = 0.73, b = 0.27) drawn through this sweep's Approach 2 (else
-    the first fitted) optimum at the middle budget, for their slopes only (Hoffmann Figure 1)."""
+def plot_allocation(sweep: SweepFit, ax=None, approaches=None):
+    """N_opt(C) (solid) and D_opt(C) (dashed) by every fitted approach (or those of
+    ``approaches``, e.g. ``(1,)``), with the measured optima of Approaches 1 and 2 and each
+    power law, and the published slopes of Chinchilla (a = b = 0.5, Hoffmann Table 2) and
+    Kaplan (a = 0.73, b = 0.27) drawn through this sweep's Approach 2 (else the first drawn)
+    optimum at the middle budget, for their slopes only (Hoffmann Figure 1)."""
     fig, ax = _axes(ax)
     flops = _compute_range(sweep)
-    optima = _optima(sweep, flops)
+    optima = _optima(sweep, flops, approaches)
     for index, (n_opt, d_opt) in optima.items():
         colour = APPROACH_COLOURS[index - 1]
         ax.plot(flops, n_opt, color=colour, label=f"{APPROACHES[index - 1]}: a = {sweep.fit(index).a:.2f}")
         ax.plot(flops, d_opt, color=colour, ls="--")
-    for index, (c, n_opt, d_opt) in _measured_optima(sweep).items():
+    for index, (c, n_opt, d_opt) in _measured_optima(sweep, approaches).items():
         ax.plot(c, n_opt, **_measured_style(index))
         ax.plot(c, d_opt, mfc="white", **_measured_style(index))
     centre = float(np.sqrt(flops[0] * flops[-1]))
@@ -392,15 +521,16 @@ def plot_parametric_fit(sweep: SweepFit, ax=None):
     return fig, ax
 
 
-def plot_tokens_per_param(sweep: SweepFit, ax=None):
-    """D_opt / N_opt (bytes per parameter) against C by each fitted approach, measured optima
-    as points, with Chinchilla's 20 tokens per parameter (Hoffmann Table 1: 1.4T / 70B)."""
+def plot_tokens_per_param(sweep: SweepFit, ax=None, approaches=None):
+    """D_opt / N_opt (bytes per parameter) against C by each fitted approach (or those of
+    ``approaches``), measured optima as points, with Chinchilla's 20 tokens per parameter
+    (Hoffmann Table 1: 1.4T / 70B)."""
     fig, ax = _axes(ax)
     flops = _compute_range(sweep)
-    optima = _optima(sweep, flops)
+    optima = _optima(sweep, flops, approaches)
     for index, (n_opt, d_opt) in optima.items():
         ax.plot(flops, d_opt / n_opt, color=APPROACH_COLOURS[index - 1], label=APPROACHES[index - 1])
-    for index, (c, n_opt, d_opt) in _measured_optima(sweep).items():
+    for index, (c, n_opt, d_opt) in _measured_optima(sweep, approaches).items():
         ax.plot(c, d_opt / n_opt, **_measured_style(index))
     ax.axhline(CHINCHILLA_TOKENS_PER_PARAM, color="grey", ls=":",
                label=f"Chinchilla: {CHINCHILLA_TOKENS_PER_PARAM:.0f} tokens per parameter")
@@ -408,5 +538,64 @@ def plot_tokens_per_param(sweep: SweepFit, ax=None):
                 f"Data per parameter at the optimum ({sweep.label})", ax=ax)
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _position: f"{value:g}"))
     ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def plot_envelope_winners(sweep: SweepFit, ax=None):
+    """Where Approach 1's envelope comes from: at each of its C, how far the winning run is
+    through its own training (C over the run's total C; 1 is its final evaluation, where its
+    cosine has decayed), coloured by the winner's size as in :func:`plot_training_envelope`."""
+    fit = _require(sweep, 1)
+    fig, ax = _axes(ax)
+    winners = _envelope_winners(sweep)
+    curves = [run for run in sweep.runs.without_diverged() if run.has_curve]
+    sizes = np.log([run.params for run in curves])
+    low, span = sizes.min(), max(np.ptp(sizes), 1e-12)
+    fraction = fit.flops / np.array([run.flops for run in winners])
+    shades = plt.cm.viridis((np.log([run.params for run in winners]) - low) / span * 0.9)
+    ax.scatter(fit.flops, fraction, c=shades, s=4)
+    for params in np.unique([run.params for run in winners]):
+        at = np.flatnonzero([run.params == params for run in winners])[0]
+        ax.plot([], [], ls="none", marker="o", ms=4, color=shades[at], label=f"N = {params:,.0f}")
+    ax.axhline(1.0, color="grey", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(COMPUTE_LABEL)
+    ax.set_ylabel("Share of the winning run trained (C / its total C)")
+    ax.set_title(f"Which run is on the envelope ({sweep.label})")
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def plot_bootstrap(sweep: SweepFit, approaches=None, exponent: str = "a", ax=None):
+    """Histograms of ``exponent`` ("a" or "b") over each approach's bootstrap refits, with the
+    fit on all runs (solid) and the 10th-90th percentile interval (dotted), and Hoffmann
+    Table 2's value for that approach (grey)."""
+    if exponent not in ("a", "b"):
+        raise ValueError(f"exponent must be 'a' (N_opt ~ C^a) or 'b' (D_opt ~ C^b), got {exponent!r}")
+    reports = [(index, sweep.report.approaches[index - 1]) for index in _chosen(approaches)]
+    reports = [(index, report) for index, report in reports
+               if report.fit is not None and report.bootstrap is not None and report.bootstrap.n_succeeded]
+    if not reports:
+        raise ValueError(f"{sweep.label}: none of the approaches {_chosen(approaches)} has bootstrap refits "
+                         "(fit_sweep with n_bootstrap > 0)")
+    fig, ax = _axes(ax)
+    values = np.concatenate([report.bootstrap.samples[exponent] for _, report in reports])
+    width = 0.0125
+    bins = np.arange(np.floor(values.min() / width), np.ceil(values.max() / width) + 1) * width
+    for index, report in reports:
+        colour = APPROACH_COLOURS[index - 1]
+        samples = report.bootstrap.samples[exponent]
+        ax.hist(samples, bins=bins, color=colour, alpha=0.45,
+                label=f"{APPROACHES[index - 1]}: {samples.size} refits")
+        ax.axvline(getattr(report.fit, exponent), color=colour, lw=2)
+        for bound in report.bootstrap.interval(exponent):
+            ax.axvline(bound, color=colour, ls=":", lw=1.5)
+        ax.axvline(getattr(constants.TABLE_2[index - 1], exponent), color="grey", lw=1, ls="--")
+    ax.plot([], [], color="grey", ls="--", lw=1, label="Hoffmann Table 2")
+    ax.set_xlabel(f"Exponent {exponent} of {'N_opt' if exponent == 'a' else 'D_opt'} ~ C^{exponent}")
+    ax.set_ylabel("Bootstrap refits")
+    ax.set_title(f"Bootstrap refits: fit on all runs (solid), 10-90% (dotted), {sweep.label}", fontsize=9)
     ax.legend(fontsize=8)
     return fig, ax
