@@ -7,8 +7,9 @@ This module asks three questions of such a fit:
 
 - where does it miss? :func:`log_residuals` and :func:`points_inside_delta` (the Huber loss is
   quadratic only for residuals below delta = 1e-3; beyond, it grows like |r|);
-- what does a depend on? :func:`fit_fixed` refits with some of E, alpha, beta held at given
-  values (a profile of the objective over E, say), with the same objective and optimiser;
+- what does a depend on? :func:`fit_fixed` refits with some of E, alpha, beta, or the
+  allocation exponent a itself, held at given values (a profile of the objective over E or
+  over a), with the same objective, optimiser and grid of starts;
 - what would pin a down? :func:`simulate_fits` draws many sweeps of a given design from a
   known law with log-normal noise and refits each one, so the spread of a can be read off for
   designs that were never trained (more budgets, more sizes per budget).
