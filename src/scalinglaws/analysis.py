@@ -429,7 +429,7 @@ def plot_isoflop_profiles(sweep: SweepFit, ax=None):
         ax.plot(outliers.params, outliers.loss, ls="none", marker="x", ms=9, color="red",
                 label="outlier (left out of its parabola)")
     ax.set_xscale("log")
-    ax.set_xlabel(f"{PARAMS_LABEL} (parameters)")
+    ax.set_xlabel(PARAMS_LABEL)
     ax.set_ylabel(LOSS_LABEL)
     ax.set_title(f"IsoFLOP profiles ({sweep.label})")
     ax.legend(fontsize=8)
@@ -513,7 +513,7 @@ def plot_parametric_fit(sweep: SweepFit, ax=None):
     ax.plot(n_opt, laws.parametric_loss(fit, n_opt, d_opt), color="black", lw=2,
             label="compute-optimal frontier")
     ax.set_xscale("log")
-    ax.set_xlabel(f"{PARAMS_LABEL} (parameters)")
+    ax.set_xlabel(PARAMS_LABEL)
     ax.set_ylabel(LOSS_LABEL)
     ax.set_title(f"L(N, D) = {fit.E:.2f} + {fit.A:.3g}/N^{fit.alpha:.2f} + {fit.B:.3g}/D^{fit.beta:.2f}"
                  f" ({sweep.label})", fontsize=9)
