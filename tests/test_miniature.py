@@ -1,0 +1,128 @@
+"""Chapter 13's helpers: sweep runs for any ladder shape, the mis-sizing penalty of Eq. 2, and
+the tokens a model needs to reach a loss, checked against the sweep's grid and the laws."""
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from scalinglaws import constants as k
+from scalinglaws import laws
+from scalinglaws.counting import params_total
+from scalinglaws.miniature import (committed_record, mis_sizing_penalty, nearest_shape, run_spec, side_by_side,
+                                   tokens_to_match)
+from scalinglaws.reference import sweep_results
+from scalinglaws.sweep import CPU_LADDER, build_grid, get_preset
+
+
+@pytest.mark.parametrize("name", ["smoke", "demo", "cpu", "gpu"])
+def test_run_spec_is_the_grids_run_for_every_run_of_the_grid(name):
+    preset = get_preset(name)
+    for spec in build_grid(preset):
+        mine = run_spec(preset, spec.budget, spec.config.shape)
+        assert mine == spec
+        assert mine.run_id == spec.run_id and mine.settings_hash() == spec.settings_hash()
+
+
+def test_run_spec_extends_the_rules_to_shapes_outside_the_grid():
+    preset = get_preset("cpu")
+    big = CPU_LADDER[8]  # 3 layers, width 48: not among the 3e11 budget's six models
+    assert big not in {spec.config.shape for spec in build_grid(preset) if spec.budget == 3e11}
+    spec = run_spec(preset, 3e11, big)
+    n = params_total(big)
+    assert spec.config.batch_size == preset.batch_for(3e11) == 8
+    assert spec.config.peak_lr == preset.peak_lr(n)
+    assert spec.config.steps == round(3e11 / (6 * n) / (8 * 128))
+    assert 6 * n * spec.config.tokens == pytest.approx(3e11, rel=0.01)
+    assert run_spec(preset, 3e11, big, seed=2).config.seed == 2
+
+
+def test_run_spec_refuses_what_one_run_cannot_be():
+    with pytest.raises(ValueError, match="longest run"):
+        run_spec(get_preset("fixed-horizon"), 1e12, CPU_LADDER[4])
+    with pytest.raises(ValueError, match="fewer than 2 steps"):
+        run_spec(get_preset("cpu"), 1e6, CPU_LADDER[-1])
+    with pytest.raises(ValueError, match="positive"):
+        run_spec(get_preset("cpu"), 0.0, CPU_LADDER[0])
+
+
+def test_nearest_shape_is_nearest_in_log_n():
+    sizes = [params_total(shape) for shape in CPU_LADDER]
+    assert sizes[4] == 25_056 and sizes[5] == 37_760
+    assert nearest_shape(CPU_LADDER, 25_056) == CPU_LADDER[4]
+    assert nearest_shape(CPU_LADDER, 35_000) == CPU_LADDER[5]
+    midpoint = math.sqrt(sizes[4] * sizes[5])
+    assert nearest_shape(CPU_LADDER, midpoint * 0.999) == CPU_LADDER[4]
+    assert nearest_shape(CPU_LADDER, midpoint * 1.001) == CPU_LADDER[5]
+    assert nearest_shape(CPU_LADDER, 1.0) == CPU_LADDER[0]
+    assert nearest_shape(CPU_LADDER, 1e12) == CPU_LADDER[-1]
+    with pytest.raises(ValueError):
+        nearest_shape([], 1e4)
+    with pytest.raises(ValueError):
+        nearest_shape(CPU_LADDER, 0)
+
+
+def test_committed_record_finds_the_run_only_with_identical_settings():
+    records = [json.loads(line) for line in sweep_results("cpu").read_text().splitlines()[1:]]
+    spec = run_spec(get_preset("cpu"), 1e12, CPU_LADDER[4])
+    record = committed_record(records, spec)
+    assert record is not None and record["final_loss"] == pytest.approx(1.8357, abs=5e-5)
+    assert committed_record(records, run_spec(get_preset("cpu"), 1e12, CPU_LADDER[4], seed=1)) is None
+    other_lr = replace(spec, config=replace(spec.config, peak_lr=0.01))
+    assert committed_record([{**record, "run_id": other_lr.run_id}], other_lr) is None
+
+
+@pytest.mark.parametrize("fit", [k.CHINCHILLA_PRINTED, k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT])
+@pytest.mark.parametrize("factor", [0.25, 0.5, 2.0, 4.0, 16.0])
+def test_mis_sizing_penalty_is_eq_2_along_the_isoflop_line(fit, factor):
+    for flops in (1e20, k.GOPHER_FLOPS, 1e26):
+        n_opt, d_opt = laws.optimal_allocation(fit, flops)
+        best = laws.parametric_loss(fit, n_opt, d_opt)
+        other = laws.parametric_loss(fit, factor * n_opt, d_opt / factor)
+        assert other - best == pytest.approx(mis_sizing_penalty(fit.alpha, fit.beta, factor) * (best - fit.E),
+                                             rel=1e-9)
+
+
+def test_mis_sizing_penalty_is_zero_at_the_optimum_and_positive_elsewhere():
+    assert mis_sizing_penalty(0.34, 0.28, 1.0) == pytest.approx(0.0, abs=1e-15)
+    factors = np.geomspace(1 / 16, 16, 41)
+    penalties = mis_sizing_penalty(0.34, 0.28, factors)
+    assert penalties.shape == factors.shape
+    assert np.all(penalties[factors != 1.0] > 0)
+    # Chinchilla's printed fit: 4x too big costs about 9% of the reducible loss.
+    assert mis_sizing_penalty(0.34, 0.28, 4.0) == pytest.approx(0.090, abs=0.001)
+    with pytest.raises(ValueError):
+        mis_sizing_penalty(0.0, 0.28, 4.0)
+    with pytest.raises(ValueError):
+        mis_sizing_penalty(0.34, 0.28, -1.0)
+
+
+def test_tokens_to_match_inverts_eq_2():
+    fit = k.CHINCHILLA_UNROUNDED
+    for n, d in ((280e9, 300e9), (70e9, 1.4e12), (1e9, 2e10)):
+        target = laws.parametric_loss(fit, n, d)
+        assert tokens_to_match(fit, n, target) == pytest.approx(d, rel=1e-9)
+    # Gopher's 280B parameters match Chinchilla with fewer tokens than Chinchilla's 1.4T; a model
+    # whose floor E + A / N^alpha lies above Chinchilla's loss never does.
+    chinchilla = laws.parametric_loss(fit, 70e9, 1.4e12)
+    assert tokens_to_match(fit, 280e9, chinchilla) < 1.4e12
+    assert tokens_to_match(fit, 1e6, chinchilla) == math.inf
+    with pytest.raises(ValueError):
+        tokens_to_match(fit, 0.0, 2.0)
+
+
+def test_side_by_side_wraps_both_columns_and_flattens_control_bytes():
+    text = side_by_side("one two three four five six seven eight nine ten", "a\nb\tc\x00d",
+                        titles=("left", "right"), width=12, gap=3)
+    lines = text.splitlines()
+    assert lines[0] == "left" + " " * 11 + "right"
+    assert lines[1] == "-" * 12 + "   " + "-" * 12
+    assert lines[2] == "one two" + " " * 8 + "a b c d"
+    assert all(len(line) <= 12 + 3 + 12 for line in lines)
+    assert [line[:12].strip() for line in lines[2:]] == ["one two", "three four", "five six", "seven eight",
+                                                           "nine ten"]
+    assert side_by_side("", "x", width=10).splitlines() == [" " * 14 + "x"]
+    with pytest.raises(ValueError):
+        side_by_side("a", "b", width=5)
