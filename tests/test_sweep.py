@@ -236,3 +236,19 @@ def test_every_record_names_the_commit_loaded_when_the_sweep_started(tmp_path, m
     _, records = load_results(path)
     assert len(records) == len(SMOKE_IDS)
     assert {record["versions"]["scalinglaws"] for record in records} == {"commit-0"}
+
+
+def test_the_command_recorded_from_a_notebook_names_no_kernel_file(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["/home/someone/.venv/lib/ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    assert sweep.command_line() == "run_sweep(...) in a Jupyter notebook"
+    monkeypatch.setattr(sys, "argv", ["/somewhere/scalinglaws/__main__.py", "sweep", "--preset", "cpu"])
+    assert sweep.command_line() == "python -m scalinglaws sweep --preset cpu"
+
+
+def test_a_cpu_run_records_the_processor_model_where_linux_names_it():
+    from scalinglaws.train import Engine
+
+    name = sweep._device_name(Engine(device="cpu"))
+    assert name and name != "cpu"
+    if os.path.exists("/proc/cpuinfo") and "model name" in open("/proc/cpuinfo").read():
+        assert name not in ("x86_64", "aarch64")

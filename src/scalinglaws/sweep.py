@@ -273,6 +273,8 @@ def command_line() -> str:
     program = Path(sys.argv[0]).name
     if program == "__main__.py":  # python -m scalinglaws ...
         program = "-m scalinglaws"
+    if "ipykernel" in program:  # a notebook's kernel: its arguments name a private connection file
+        return "run_sweep(...) in a Jupyter notebook"
     return " ".join(["python", program, *sys.argv[1:]])
 
 
@@ -333,8 +335,15 @@ def run_one(spec: RunSpec, engine: Engine | None = None) -> dict:
 
 
 def _device_name(engine: Engine) -> str:
+    """The GPU's name, or the CPU's model name (Linux's /proc/cpuinfo), or at least its architecture."""
     if engine.device.startswith("cuda"):
         return torch.cuda.get_device_name()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     return platform.processor() or platform.machine()
 
 
