@@ -81,6 +81,16 @@ def test_minimum_outside_the_sampled_sizes_is_flagged_not_used():
     assert [p.budget for p in fit.flagged] == [3e19]
 
 
+def test_a_nearly_flat_profile_is_flagged_not_an_overflow():
+    """A bootstrap resample of the fixed-horizon sweep drew losses whose parabola was almost a
+    line: its vertex lay beyond exp()'s range. It must be flagged like any far minimum."""
+    sizes = np.geomspace(1e4, 1e5, 5)
+    losses = 2.0 - 0.01 * np.log(sizes) + 1e-9 * np.log(sizes) ** 2
+    profile = fit_isoflop_profile(1e12, sizes, losses)
+    assert profile.n_opt == np.inf and not profile.usable
+    assert profile.reason == "minimum outside the sampled sizes"
+
+
 def test_too_few_in_range_profiles_is_a_fit_failure():
     runs = isoflop_runs((1e19, 1e20), sizes_per_budget=3, size_span=16.0)
     downwards = [replace(run, loss=5.0 - abs(np.log(run.params) - 20)) for run in runs]

@@ -137,8 +137,9 @@ def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
     loss_min = c0 - c1 * c1 / (4 * c2)
     in_range = bool(x[inlier].min() <= x_min <= x[inlier].max())
     reason = "" if in_range else "minimum outside the sampled sizes"
-    return IsoFlopProfile(budget, params.size, n_outliers, coefficients, math.exp(x_min + centre),
-                          float(loss_min), in_range, reason)
+    with np.errstate(over="ignore"):  # a nearly flat parabola's minimum may lie beyond float range: inf
+        n_opt = float(np.exp(x_min + centre))
+    return IsoFlopProfile(budget, params.size, n_outliers, coefficients, n_opt, float(loss_min), in_range, reason)
 
 
 def fit_approach2(runs: Runs) -> Approach2Fit:
