@@ -14,7 +14,7 @@ import pytest
 
 from scalinglaws import counting, sweep
 from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
-from scalinglaws.sweep import PRESETS, build_grid, get_preset, run_sweep
+from scalinglaws.sweep import CPU_LADDER, PRESETS, build_grid, get_preset, run_spec, run_sweep
 
 SMOKE_IDS = {spec.run_id for spec in build_grid(PRESETS["smoke"])}
 
@@ -252,3 +252,34 @@ def test_a_cpu_run_records_the_processor_model_where_linux_names_it():
     assert name and name != "cpu"
     if os.path.exists("/proc/cpuinfo") and "model name" in open("/proc/cpuinfo").read():
         assert name not in ("x86_64", "aarch64")
+
+
+@pytest.mark.parametrize("name", ["smoke", "demo", "cpu", "gpu"])
+def test_run_spec_is_the_grids_run_for_every_run_of_the_grid(name):
+    preset = get_preset(name)
+    for spec in build_grid(preset):
+        mine = run_spec(preset, spec.budget, spec.config.shape)
+        assert mine == spec
+        assert mine.run_id == spec.run_id and mine.settings_hash() == spec.settings_hash()
+
+
+def test_run_spec_extends_the_rules_to_shapes_outside_the_grid():
+    preset = get_preset("cpu")
+    big = CPU_LADDER[8]  # 3 layers, width 48: not among the 3e11 budget's six models
+    assert big not in {spec.config.shape for spec in build_grid(preset) if spec.budget == 3e11}
+    spec = run_spec(preset, 3e11, big)
+    n = counting.params_total(big)
+    assert spec.config.batch_size == preset.batch_for(3e11) == 8
+    assert spec.config.peak_lr == preset.peak_lr(n)
+    assert spec.config.steps == round(3e11 / (6 * n) / (8 * 128))
+    assert 6 * n * spec.config.tokens == pytest.approx(3e11, rel=0.01)
+    assert run_spec(preset, 3e11, big, seed=2).config.seed == 2
+
+
+def test_run_spec_refuses_what_one_run_cannot_be():
+    with pytest.raises(ValueError, match="longest run"):
+        run_spec(get_preset("fixed-horizon"), 1e12, CPU_LADDER[4])
+    with pytest.raises(ValueError, match="fewer than 2 steps"):
+        run_spec(get_preset("cpu"), 1e6, CPU_LADDER[-1])
+    with pytest.raises(ValueError, match="positive"):
+        run_spec(get_preset("cpu"), 0.0, CPU_LADDER[0])

@@ -7,9 +7,8 @@ about 4x larger on about 4x fewer tokens. Both must be trained exactly as a swee
 be, so that the comparison is the sweep's own and a run already in the committed results
 reproduces its loss. This module holds what the chapter needs beyond the sweep and the laws:
 
-- :func:`run_spec`: the run a preset's sweep would train for ANY ladder shape at a budget
-  (the grid itself only holds the shapes that bracket its guessed optimum);
-- :func:`nearest_shape` and :func:`committed_record`: choosing a ladder model, finding its run;
+- :func:`nearest_shape` and :func:`committed_record`: choosing a ladder model, finding its run
+  (:func:`scalinglaws.sweep.run_spec` gives the run a sweep would train for ANY ladder shape);
 - :func:`mis_sizing_penalty` and :func:`tokens_to_match`: what Hoffmann's Eq. 2 says about a
   model of the wrong size on a fixed budget;
 - :func:`side_by_side`: two texts in two columns, for samples of the two models.
@@ -25,33 +24,7 @@ import numpy as np
 
 from .constants import ParametricFit
 from .counting import TransformerShape, params_total
-from .sweep import Preset, RunSpec
-from .train import TrainConfig
-
-
-def run_spec(preset: Preset, budget: float, shape: TransformerShape, seed: int | None = None) -> RunSpec:
-    """The run that ``preset``'s sweep trains for ``shape`` at ``budget`` FLOPs.
-
-    The same rules as :func:`scalinglaws.sweep.build_grid`: D = C / 6N rounded to whole
-    optimizer steps, the preset's batch for the budget and its learning-rate rule for N,
-    its evaluation settings, and its seed unless ``seed`` is given. For a (budget, shape) in
-    the grid the result is the grid's run, with the same run id and settings hash.
-    """
-    if preset.fixed_horizon:
-        raise ValueError(f"preset {preset.name!r} plans every cosine cycle for the grid's longest run, "
-                         "which a single run cannot know; use the grid (sweep.build_grid) instead")
-    if not budget > 0:
-        raise ValueError(f"the budget must be a positive number of FLOPs, got {budget!r}")
-    n_params = params_total(shape)
-    batch = preset.batch_for(budget)
-    steps = round(budget / (6 * n_params) / (batch * shape.n_ctx))
-    if steps < 2:
-        raise ValueError(f"{budget:.3g} FLOPs buy {budget / (6 * n_params):.0f} tokens for {n_params:,d} "
-                         f"parameters, fewer than 2 steps of {batch * shape.n_ctx} tokens")
-    config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=preset.peak_lr(n_params),
-                         seed=preset.seed if seed is None else seed, n_eval_points=preset.n_eval_points,
-                         eval_sequences=preset.eval_sequences)
-    return RunSpec(budget=budget, corpus=preset.corpus, config=config)
+from .sweep import RunSpec
 
 
 def nearest_shape(ladder: Sequence[TransformerShape], n_params: float) -> TransformerShape:

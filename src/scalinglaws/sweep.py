@@ -126,20 +126,45 @@ def _hash(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _steps(preset: Preset, budget: float, shape: TransformerShape) -> int:
+    """Optimizer steps that spend ``budget`` = 6ND on ``shape``: D = C / 6N in whole batches."""
+    return round(budget / (6 * counting.params_total(shape)) / (preset.batch_for(budget) * shape.n_ctx))
+
+
+def _matched_run(preset: Preset, budget: float, shape: TransformerShape, seed: int) -> RunSpec:
+    n_params = counting.params_total(shape)
+    config = TrainConfig(shape=shape, steps=_steps(preset, budget, shape), batch_size=preset.batch_for(budget),
+                         peak_lr=preset.peak_lr(n_params), seed=seed, n_eval_points=preset.n_eval_points,
+                         eval_sequences=preset.eval_sequences)
+    return RunSpec(budget=budget, corpus=preset.corpus, config=config)
+
+
+def run_spec(preset: Preset, budget: float, shape: TransformerShape, seed: int | None = None) -> RunSpec:
+    """The run ``preset`` trains for ``shape`` at ``budget`` FLOPs, for any shape, in its grid or not.
+
+    D = C / 6N rounded to whole optimizer steps, the preset's batch for the budget, its
+    learning-rate rule for N, its evaluation settings, and its seed unless ``seed`` is given;
+    the cosine cycle ends with the run. For a (budget, shape) of the grid this IS the grid's
+    run (same run id and settings hash): :func:`build_grid` is made of these.
+    """
+    if preset.fixed_horizon:
+        raise ValueError(f"preset {preset.name!r} plans every cosine cycle for the grid's longest run, "
+                         "which a single run cannot know; use the grid (sweep.build_grid) instead")
+    if not budget > 0:
+        raise ValueError(f"the budget must be a positive number of FLOPs, got {budget!r}")
+    steps = _steps(preset, budget, shape)
+    if steps < 2:
+        raise ValueError(f"{budget:.3g} FLOPs buy {budget / (6 * counting.params_total(shape)):.0f} tokens for "
+                         f"{counting.params_total(shape):,d} parameters, fewer than 2 steps of "
+                         f"{preset.batch_for(budget) * shape.n_ctx} tokens")
+    return _matched_run(preset, budget, shape, preset.seed if seed is None else seed)
+
+
 def build_grid(preset: Preset) -> list[RunSpec]:
-    """Every run of the preset, smallest budget first."""
-    specs = []
-    for budget in preset.budgets:
-        for shape in preset.shapes_for(budget):
-            n_params = counting.params_total(shape)
-            batch = preset.batch_for(budget)
-            steps = round(budget / (6 * n_params) / (batch * shape.n_ctx))
-            if steps < preset.min_steps:
-                continue
-            config = TrainConfig(shape=shape, steps=steps, batch_size=batch,
-                                 peak_lr=preset.peak_lr(n_params), seed=preset.seed,
-                                 n_eval_points=preset.n_eval_points, eval_sequences=preset.eval_sequences)
-            specs.append(RunSpec(budget=budget, corpus=preset.corpus, config=config))
+    """Every run of the preset, smallest budget first (runs shorter than ``min_steps`` left out)."""
+    specs = [_matched_run(preset, budget, shape, preset.seed)
+             for budget in preset.budgets for shape in preset.shapes_for(budget)
+             if _steps(preset, budget, shape) >= preset.min_steps]
     return _with_fixed_horizon(specs) if preset.fixed_horizon else specs
 
 
