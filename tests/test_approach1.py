@@ -34,7 +34,7 @@ def test_recovers_a_from_noisy_curves():
 
 
 def test_envelope_picks_the_law_s_optimal_size():
-    flops, n_opt, _, _ = envelope(curve_runs(SIZES))
+    flops, n_opt, *_ = envelope(curve_runs(SIZES))
     expected, _ = optimal_allocation(TRUTH, flops)
     # Sizes are 1.33x apart, so the best trained size is within that factor of N_opt.
     ratio = n_opt / expected

@@ -81,6 +81,16 @@ def test_minimum_outside_the_sampled_sizes_is_flagged_not_used():
     assert [p.budget for p in fit.flagged] == [3e19]
 
 
+def test_a_profile_evaluates_its_parabola_and_names_its_outliers():
+    sizes = np.geomspace(1e4, 1e5, 6)
+    x = np.log(sizes)
+    losses = 3.0 - 0.4 * x + 0.02 * x**2
+    losses[2] += 0.5  # one wild run
+    profile = fit_isoflop_profile(1e12, sizes, losses)
+    assert profile.outliers == (False, False, True, False, False, False) and profile.n_outliers == 1
+    np.testing.assert_allclose(profile.loss_at(sizes[[0, 5]]), (3.0 - 0.4 * x + 0.02 * x**2)[[0, 5]], rtol=1e-9)
+
+
 def test_a_nearly_flat_profile_is_flagged_not_an_overflow():
     """A bootstrap resample of the fixed-horizon sweep drew losses whose parabola was almost a
     line: its vertex lay beyond exp()'s range. It must be flagged like any far minimum."""

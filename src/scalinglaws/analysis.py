@@ -33,7 +33,6 @@ import numpy as np
 from . import constants, laws
 from .calculator import format_table
 from .fitting import fit_all
-from .fitting.approach1 import _kept_curve
 from .fitting.report import DEFAULT_BOOTSTRAP, FitReport
 from .plotting import loglog_axes, plain_tick_labels
 from .results import results_to_runs
@@ -239,38 +238,10 @@ class EnvelopeSegment:
     fraction_end: float
 
 
-def _envelope_winners(sweep: SweepFit) -> list:
-    """The run behind each point of Approach 1's envelope.
-
-    The envelope keeps (C, N_opt, D_opt, loss) but not the run. Among the runs of size N_opt
-    whose kept curve (:func:`fitting.approach1._kept_curve`, the same smoothing and warmup cut
-    as the fit) covers C, the winner is the one whose interpolated loss there is the
-    envelope's loss.
-    """
-    fit = _require(sweep, 1)
-    curves = []
-    for run in sweep.runs.without_diverged():
-        if run.has_curve:
-            log_c, loss = _kept_curve(run)
-            if log_c.size >= 2:
-                curves.append((run, log_c, loss))
-    winners = []
-    for flops, n_opt, loss in zip(fit.flops, fit.n_opt, fit.loss):
-        x = np.log(flops)
-        candidates = [(abs(np.interp(x, log_c, values) - loss), index)
-                      for index, (run, log_c, values) in enumerate(curves)
-                      if run.params == n_opt and log_c[0] <= x <= log_c[-1]]
-        gap, index = min(candidates)
-        if gap > 1e-9 * abs(loss):
-            raise RuntimeError(f"no run of size {n_opt:g} reproduces the envelope at C = {flops:.3g}")
-        winners.append(curves[index][0])
-    return winners
-
-
 def envelope_segments(sweep: SweepFit) -> tuple[EnvelopeSegment, ...]:
     """Approach 1's envelope as a sequence of runs, from the smallest C to the largest."""
     fit = _require(sweep, 1)
-    winners = _envelope_winners(sweep)
+    winners = fit.winners
     segments, start = [], 0
     for stop in range(1, len(winners) + 1):
         if stop < len(winners) and winners[stop] is winners[start]:
@@ -295,35 +266,12 @@ def format_envelope_segments(segments) -> str:
 
 
 def isoflop_outliers(sweep: SweepFit) -> Runs:
-    """The runs that Approach 2's robust profile fits left out as outliers, budget by budget.
-
-    A profile records how many points it dropped (``n_outliers``) and the least-squares
-    parabola through the rest. The points it kept are the one subset of that size whose
-    least-squares parabola (in ln N centred on the budget's mean, as
-    :func:`fitting.approach2.fit_isoflop_profile` fits it) has those coefficients.
-    """
-    from itertools import combinations
-
+    """The runs that Approach 2's robust profile fits left out as outliers, budget by budget."""
     fit = _require(sweep, 2)
-    usable = sweep.runs.without_diverged()
+    usable = sweep.runs.without_diverged()  # the runs and order fit_approach2 profiled
     labels = usable.budgets()
-    left_out = []
-    for profile in fit.profiles:
-        if profile.n_outliers == 0:
-            continue
-        members = np.flatnonzero(labels == profile.budget)
-        log_n = np.log(usable.params[members])
-        centre = float(np.mean(log_n))
-        x, y = log_n - centre, usable.loss[members]
-        target = np.asarray(profile.coefficients)
-        for kept in combinations(range(members.size), members.size - profile.n_outliers):
-            c0, c1, c2 = np.polyfit(x[list(kept)], y[list(kept)], 2)[::-1]
-            coefficients = np.array([c0 - c1 * centre + c2 * centre**2, c1 - 2 * c2 * centre, c2])
-            if np.allclose(coefficients, target, rtol=1e-8, atol=1e-12):
-                left_out += [members[i] for i in range(members.size) if i not in kept]
-                break
-        else:
-            raise RuntimeError(f"budget {profile.budget:.3g}: no subset of its runs gives its parabola")
+    left_out = [index for profile in fit.profiles
+                for index, outlier in zip(np.flatnonzero(labels == profile.budget), profile.outliers) if outlier]
     return usable.subset(sorted(left_out))
 
 
@@ -419,9 +367,7 @@ def plot_isoflop_profiles(sweep: SweepFit, ax=None):
         if np.isnan(profile.coefficients[0]):
             continue
         grid = np.geomspace(sizes.min(), sizes.max(), 100)
-        c0, c1, c2 = profile.coefficients
-        x = np.log(grid)
-        ax.plot(grid, c0 + c1 * x + c2 * x * x, color=colour, ls="-" if profile.usable else "--")
+        ax.plot(grid, profile.loss_at(grid), color=colour, ls="-" if profile.usable else "--")
         if profile.usable:
             ax.plot(profile.n_opt, profile.loss_min, marker="*", ms=12, color=colour, mec="black", ls="none")
     outliers = isoflop_outliers(sweep)
@@ -548,7 +494,7 @@ def plot_envelope_winners(sweep: SweepFit, ax=None):
     cosine has decayed), coloured by the winner's size as in :func:`plot_training_envelope`."""
     fit = _require(sweep, 1)
     fig, ax = _axes(ax)
-    winners = _envelope_winners(sweep)
+    winners = fit.winners
     curves = [run for run in sweep.runs.without_diverged() if run.has_curve]
     sizes = np.log([run.params for run in curves])
     low, span = sizes.min(), max(np.ptp(sizes), 1e-12)

@@ -82,7 +82,10 @@ def pair_runs(matched_path, fixed_path) -> HorizonPairs:
     if not pairs:
         raise ValueError(f"no finished, undiverged runs to pair between {matched_path} and {fixed_path}")
     pairs.sort(key=lambda pair: (pair[0]["budget"], pair[0]["params_total"]))
-    column = lambda get: np.array([get(fixed, partner) for fixed, partner in pairs], dtype=float)  # noqa: E731
+
+    def column(get) -> np.ndarray:
+        return np.array([get(fixed, partner) for fixed, partner in pairs], dtype=float)
+
     return HorizonPairs(
         run_ids=tuple(fixed["run_id"] for fixed, _ in pairs),
         budget=column(lambda fixed, _: fixed["budget"]),

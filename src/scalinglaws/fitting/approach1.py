@@ -48,6 +48,7 @@ class Approach1Fit(AllocationExponents):
     d_opt: np.ndarray
     loss: np.ndarray
     n_grid_points: int
+    winners: tuple  # the run (runs.Run) whose curve is the envelope at each used grid point
 
 
 def smooth(values, window: int = SMOOTHING_WINDOW) -> np.ndarray:
@@ -70,7 +71,8 @@ def _kept_curve(run):
 def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS):
     """Minimum-loss run at each of ``grid_points`` log-spaced FLOPs (module docstring).
 
-    Returns (flops, n_opt, d_opt, loss) at the grid points that pass the coverage rules.
+    Returns (flops, n_opt, d_opt, loss, winners) at the grid points that pass the coverage
+    rules; ``winners`` holds the run that is the envelope at each of them.
     """
     curves = [run for run in runs.without_diverged() if run.has_curve]
     if not curves:
@@ -98,7 +100,7 @@ def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS):
     flops = np.exp(grid[use])
     winners = [kept[index][0] for index in winner[use]]
     d_opt = np.array([run.tokens * c / run.flops for run, c in zip(winners, flops)])
-    return flops, n_opt[use], d_opt, losses[winner[use], np.flatnonzero(use)]
+    return flops, n_opt[use], d_opt, losses[winner[use], np.flatnonzero(use)], tuple(winners)
 
 
 def fit_approach1(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS) -> Approach1Fit:
@@ -107,10 +109,11 @@ def fit_approach1(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS
     Raises ValueError when no run has a curve, FitFailure when the envelope is resolved at
     too few grid points or picks fewer than 2 model sizes.
     """
-    flops, n_opt, d_opt, loss = envelope(runs, grid_points)
+    flops, n_opt, d_opt, loss, winners = envelope(runs, grid_points)
     if np.unique(n_opt).size < 2:
         raise FitFailure("Approach 1: envelope resolved for fewer than 2 model sizes",
                          f"{flops.size} of {grid_points} grid points usable; train more sizes or "
                          "longer curves so that several sizes are optimal somewhere")
     return Approach1Fit(n_law=fit_power_law(flops, n_opt), d_law=fit_power_law(flops, d_opt),
-                        flops=flops, n_opt=n_opt, d_opt=d_opt, loss=loss, n_grid_points=int(flops.size))
+                        flops=flops, n_opt=n_opt, d_opt=d_opt, loss=loss, n_grid_points=int(flops.size),
+                        winners=winners)

@@ -52,7 +52,7 @@ class IsoFlopProfile:
 
     budget: float
     n_runs: int
-    n_outliers: int
+    outliers: tuple[bool, ...]  # per run of the budget, in the order given: left out of the parabola
     coefficients: tuple[float, float, float]
     n_opt: float
     loss_min: float
@@ -63,6 +63,16 @@ class IsoFlopProfile:
     def curvature(self) -> float:
         """d^2 L / d(ln N)^2 = 2 c2: positive when the profile has a minimum."""
         return 2.0 * self.coefficients[2]
+
+    def loss_at(self, n_params):
+        """The parabola's loss at ``n_params`` parameters (inside or beyond the sampled sizes)."""
+        c0, c1, c2 = self.coefficients
+        x = np.log(n_params)
+        return c0 + c1 * x + c2 * x * x
+
+    @property
+    def n_outliers(self) -> int:
+        return sum(self.outliers)
 
     @property
     def usable(self) -> bool:
@@ -113,7 +123,7 @@ def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
     params = np.asarray(params, dtype=float)
     losses = np.asarray(losses, dtype=float)
     if np.unique(params).size < MIN_SIZES_PER_BUDGET:
-        return IsoFlopProfile(budget, params.size, 0, (math.nan,) * 3, math.nan, math.nan, False,
+        return IsoFlopProfile(budget, params.size, (False,) * params.size, (math.nan,) * 3, math.nan, math.nan, False,
                               f"fewer than {MIN_SIZES_PER_BUDGET} distinct model sizes")
     # Centre x for conditioning; coefficients are converted back to x = ln N below.
     centre = float(np.mean(np.log(params)))
@@ -127,11 +137,11 @@ def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
     else:
         c0, c1, c2 = robust
         inlier = np.ones_like(inlier)
+    outliers = tuple(bool(out) for out in ~inlier)
     # Back to x = ln N: c0 + c1 (X - m) + c2 (X - m)^2.
     coefficients = (c0 - c1 * centre + c2 * centre**2, c1 - 2 * c2 * centre, c2)
-    n_outliers = int(np.sum(~inlier))
     if not c2 > 0:
-        return IsoFlopProfile(budget, params.size, n_outliers, coefficients, math.nan, math.nan, False,
+        return IsoFlopProfile(budget, params.size, outliers, coefficients, math.nan, math.nan, False,
                               "parabola opens downwards (no minimum)")
     x_min = -c1 / (2 * c2)
     loss_min = c0 - c1 * c1 / (4 * c2)
@@ -139,7 +149,7 @@ def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
     reason = "" if in_range else "minimum outside the sampled sizes"
     with np.errstate(over="ignore"):  # a nearly flat parabola's minimum may lie beyond float range: inf
         n_opt = float(np.exp(x_min + centre))
-    return IsoFlopProfile(budget, params.size, n_outliers, coefficients, n_opt, float(loss_min), in_range, reason)
+    return IsoFlopProfile(budget, params.size, outliers, coefficients, n_opt, float(loss_min), in_range, reason)
 
 
 def fit_approach2(runs: Runs) -> Approach2Fit:
