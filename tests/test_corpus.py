@@ -88,7 +88,7 @@ def test_a_corrupted_file_is_refused_naming_its_url(tmp_path):
     cache = tmp_path / "cache"
     with pytest.raises(ChecksumError, match=f"sha256 mismatch for {url}: expected {sha256}"):
         load_tokens("shakespeare", "train", cache=cache, mirror=mirror, progress=False)
-    assert not (cache / "tokens").exists()
+    assert not list(cache.joinpath("tokens").glob("*"))  # no token file, record or lock
 
 
 def test_unknown_names_and_splits_are_refused():
@@ -180,13 +180,45 @@ def test_building_twice_gives_identical_bytes_and_reuses_the_cache(default, tmp_
 
 
 @needs_mirror
-def test_a_truncated_token_file_is_not_trusted(tmp_path):
+def test_a_truncated_token_file_is_not_trusted(tmp_path, capsys):
     info = corpus_info("shakespeare", cache=tmp_path, mirror=MIRROR, progress=False)
     path = Path(info["paths"]["validation"])
     path.write_bytes(path.read_bytes()[:1000])  # as if a build had died half way
     tokens = load_tokens("shakespeare", "validation", cache=tmp_path, progress=False)
     assert len(tokens) == info["bytes"]["validation"]
     assert sha256_of(path) == info["sha256"]["validation"]
+    assert capsys.readouterr().err == (
+        f"scalinglaws: {path} has 1000 bytes, not the {info['bytes']['validation']} its record "
+        "holds; rebuilding corpus 'shakespeare'\n")
+
+
+@needs_mirror
+def test_a_flipped_bit_in_a_token_file_is_caught_and_rebuilt(tmp_path, capsys, monkeypatch):
+    info = corpus_info("shakespeare", cache=tmp_path, mirror=MIRROR, progress=False)
+    path = Path(info["paths"]["train"])
+    good = path.read_bytes()
+    damaged = bytearray(good)
+    damaged[12345] ^= 0x01  # same size: the size check alone would trust it
+    path.write_bytes(bytes(damaged))
+    monkeypatch.setattr(corpus, "_VERIFIED", {})  # as in a fresh process
+    assert bytes(load_tokens("shakespeare", "train", cache=tmp_path, progress=False)) == good
+    assert capsys.readouterr().err == (
+        f"scalinglaws: {path} failed its sha256 check against its record; rebuilding corpus "
+        "'shakespeare'\n")
+    assert sha256_of(path) == info["sha256"]["train"]
+
+
+@needs_mirror
+def test_token_files_are_hashed_once_per_process(tmp_path, monkeypatch):
+    corpus_info("shakespeare", cache=tmp_path, mirror=MIRROR, progress=False)
+    monkeypatch.setattr(corpus, "_VERIFIED", {})  # as in a fresh process
+    hashed = []
+    monkeypatch.setattr(corpus, "sha256_of", lambda path: hashed.append(path.name) or sha256_of(path))
+    for _ in range(3):
+        for split in corpus.SPLITS:
+            load_tokens("shakespeare", split, cache=tmp_path, progress=False)
+    key = corpus.cache_key("shakespeare")
+    assert sorted(hashed) == [f"shakespeare-{split}-{key}.u8" for split in corpus.SPLITS]
 
 
 def test_split_rule_fills_the_budget_by_hash_order_and_keeps_oversized_units_in_train():

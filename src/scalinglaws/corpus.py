@@ -35,15 +35,19 @@ text (the build checks), so a split with ``n`` documents holds exactly ``n - 1``
 Train and validation are split by document (:func:`split_by_document`), never by position,
 except for Tiny Shakespeare, which is a single document: its first 90% is train, the rest
 validation, cut after a blank line so that validation starts with a speaker's name.
+
+Several processes may load one corpus into one cache at once (a sweep's workers): the build
+holds a lock, so one process builds and the others wait and reuse its files. Each token file
+is checked against the sha256 in its record the first time a process uses it, and rebuilt if
+it does not match.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from importlib import resources
@@ -52,7 +56,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .download import cache_dir, download
+from .download import atomic_writer, cache_dir, download, locked, sha256_of
 
 SPLITS = ("train", "validation")
 
@@ -319,19 +323,12 @@ def _paths(name: str, cache: Path) -> tuple[dict[str, Path], Path]:
 
 
 def _write_atomically(path: Path, chunks: list[bytes]) -> str:
-    """Write ``chunks`` to a temporary file beside ``path``, then rename; return the sha256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``chunks`` as ``path``'s new bytes (all or nothing, see ``atomic_writer``); return the sha256."""
     digest = hashlib.sha256()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                digest.update(chunk)
-        os.replace(temporary, path)  # atomic: a reader never sees half a file
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as out:
+        for chunk in chunks:
+            out.write(chunk)
+            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -356,9 +353,19 @@ def _read_documents(corpus: Corpus, cache: Path, mirror: Path | None, progress: 
 
 def build(name: str, cache: Path | None = None, mirror: Path | None = None,
           progress: bool = True) -> dict:
-    """Build ``name``'s token files and their record, replacing any cached ones; return the record."""
-    corpus = _corpus(name)
+    """Build ``name``'s token files and their record, replacing any cached ones; return the record.
+
+    Holds the corpus's build lock, so that a concurrent :func:`corpus_info` waits for this
+    build instead of starting its own.
+    """
     cache = Path(cache) if cache is not None else cache_dir()
+    with locked(_paths(name, cache)[1]):
+        return _build(name, cache, mirror, progress)
+
+
+def _build(name: str, cache: Path, mirror: Path | None, progress: bool) -> dict:
+    """:func:`build` for a caller that already holds the build lock."""
+    corpus = _corpus(name)
     paths, info_path = _paths(name, cache)
     documents, sources, markers = _read_documents(corpus, cache, mirror, progress)
     names = sorted(documents)
@@ -384,6 +391,8 @@ def build(name: str, cache: Path | None = None, mirror: Path | None = None,
                 f"while it fits within {VALIDATION_FRACTION:.1%} of its source's bytes")
 
     digests = {split: _write_atomically(paths[split], parts[split]) for split in SPLITS}
+    for split in SPLITS:  # just hashed while writing: no need to check them again
+        _VERIFIED[paths[split]] = _stamp(paths[split])
     info = {
         "name": name,
         "description": corpus.description,
@@ -415,22 +424,57 @@ def _joined(documents: list[bytes]) -> list[bytes]:
     return chunks
 
 
-def _cached_info(name: str, cache: Path) -> dict | None:
-    """The record of a complete, cached build of ``name``, or ``None``."""
+_VERIFIED: dict[Path, tuple[int, int, int]] = {}
+"""Token files whose sha256 this process has checked, with the ``_stamp`` they had then.
+
+Hashing a token file costs a read of all its bytes; a file whose size, modification time and
+inode are unchanged since it was checked is trusted, so repeated loads cost one ``stat``.
+"""
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns, status.st_ino
+
+
+def _token_file_problem(path: Path, size: int, sha256: str) -> str | None:
+    """Why the token file at ``path`` is not the one its record describes, or ``None`` if it is."""
+    if not path.exists():
+        return "is missing"
+    stamp = _stamp(path)
+    if _VERIFIED.get(path) == stamp:
+        return None
+    if stamp[0] != size:
+        return f"has {stamp[0]} bytes, not the {size} its record holds"
+    if sha256_of(path) != sha256:
+        return "failed its sha256 check against its record"
+    _VERIFIED[path] = stamp
+    return None
+
+
+def _cached_info(name: str, cache: Path) -> tuple[dict | None, str | None]:
+    """The record of a complete, intact cached build of ``name``, or ``None`` and why not.
+
+    The reason is ``None`` when there is no build at all, and names the file otherwise.
+    """
     paths, info_path = _paths(name, cache)
     if not info_path.exists():
-        return None
-    info = json.loads(info_path.read_text())
+        return None, None
+    try:
+        info = json.loads(info_path.read_text())
+    except ValueError:
+        return None, f"{info_path} is not a readable record"
     for split in SPLITS:
-        if not paths[split].exists() or paths[split].stat().st_size != info["bytes"][split]:
-            return None
+        problem = _token_file_problem(paths[split], info["bytes"][split], info["sha256"][split])
+        if problem:
+            return None, f"{paths[split]} {problem}"
     info["paths"] = {split: str(paths[split]) for split in SPLITS}  # the cache may have moved
-    return info
+    return info, None
 
 
 def corpus_info(name: str, cache: Path | None = None, mirror: Path | None = None,
                 progress: bool = True) -> dict:
-    """The record of corpus ``name`` (building it first if needed).
+    """The record of corpus ``name`` (building it first if needed, or again if a file is damaged).
 
     Keys: ``documents`` and ``bytes`` per split, ``validation_documents`` and
     ``train_documents`` (names), ``sha256`` of each token file, ``split_rule``, ``separator``
@@ -438,7 +482,16 @@ def corpus_info(name: str, cache: Path | None = None, mirror: Path | None = None
     markers), ``key`` (the cache key), ``sources`` and ``paths``.
     """
     cache = Path(cache) if cache is not None else cache_dir()
-    return _cached_info(name, cache) or build(name, cache, mirror, progress)
+    info, _ = _cached_info(name, cache)  # the usual case: a complete cache, no lock needed
+    if info is not None:
+        return info
+    with locked(_paths(name, cache)[1]):
+        info, problem = _cached_info(name, cache)  # another process may have built it meanwhile
+        if info is not None:
+            return info
+        if problem:
+            print(f"scalinglaws: {problem}; rebuilding corpus {name!r}", file=sys.stderr)
+        return _build(name, cache, mirror, progress)
 
 
 def load_tokens(name: str, split: str, cache: Path | None = None, mirror: Path | None = None,
