@@ -1,4 +1,4 @@
-"""Runs: validation, CSV round trip, CSV errors, budget grouping."""
+"""Runs: validation, CSV round trip, CSV errors (naming the file and the line), budget grouping."""
 
 import math
 
@@ -61,7 +61,7 @@ def test_csv_minimal_columns(tmp_path):
     path = tmp_path / "runs.csv"
     path.write_text("params,tokens,flops,loss\n1e6,2e7,1.2e14,3.0\n2e6,1e7,1.2e14,2.9\n")
     runs = read_runs_csv(path)
-    assert [run.name for run in runs] == ["run 0", "run 1"]
+    assert [run.name for run in runs] == [f"{path} line 2", f"{path} line 3"]
     assert not runs.has_curves
 
 
@@ -71,7 +71,7 @@ def test_csv_wrong_columns_lists_found_and_expected(tmp_path):
     with pytest.raises(ValueError) as error:
         read_runs_csv(path)
     message = str(error.value)
-    assert "missing params" in message and "unknown param" in message
+    assert "missing params" in message and "unknown 'param'" in message
     assert "Found: param, tokens, flops, loss" in message
     assert "Expected: required params, tokens, flops, loss" in message
 
@@ -81,20 +81,89 @@ def test_csv_empty_file_and_header_only(tmp_path):
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty: expected a header row with columns required params"):
         read_runs_csv(empty)
+    assert csv_error(empty, "\nparams,tokens,flops,loss\n") == (
+        f"{empty} line 1 is blank: expected a header row with columns required params, tokens, flops, loss; "
+        "optional budget, non_embedding_params, curve_tokens, curve_loss, diverged, name")
     header = tmp_path / "header.csv"
     header.write_text("params,tokens,flops,loss\n")
     with pytest.raises(ValueError, match="no runs"):
         read_runs_csv(header)
 
 
+def csv_error(path, text) -> str:
+    """The message read_runs_csv refuses ``text`` with, written to ``path``."""
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    with pytest.raises(ValueError) as error:
+        read_runs_csv(path)
+    return str(error.value)
+
+
 def test_csv_unparsable_number_and_bad_value(tmp_path):
     path = tmp_path / "runs.csv"
-    path.write_text("params,tokens,flops,loss\n1e6,lots,1.2e14,3.0\n")
-    with pytest.raises(ValueError, match="row 2: column 'tokens' is not a number: 'lots'"):
-        read_runs_csv(path)
-    path.write_text("params,tokens,flops,loss,name\n1e6,2e7,1.2e14,-3.0,tiny\n")
-    with pytest.raises(ValueError, match="tiny: loss must be a positive finite number"):
-        read_runs_csv(path)
+    assert csv_error(path, "params,tokens,flops,loss\n1e6,2e7,1.2e14,3.0\n1e6,lots,1.2e14,3.0\n") == (
+        f"{path} line 3: column 'tokens' is not a number: 'lots'")
+    assert csv_error(path, "params,tokens,flops,loss,diverged\n1e6,2e7,1.2e14,3.0,maybe\n") == (
+        f"{path} line 2: column 'diverged' must be true/false, got 'maybe'")
+
+
+def test_csv_run_checks_name_the_line_and_the_given_name(tmp_path):
+    # validate_run's errors point at the same line as the parser's: an unnamed row is named by
+    # it, a named one keeps its name after it.
+    path = tmp_path / "runs.csv"
+    assert csv_error(path, "params,tokens,flops,loss\n1e6,2e7,1.2e14,3.0\n1e6,2e7,1.2e14,-3.0\n") == (
+        f"{path} line 3: loss must be a positive finite number, got -3.0")
+    assert csv_error(path, "params,tokens,flops,loss,name\n1e6,2e7,1.2e14,-3.0,tiny\n") == (
+        f"{path} line 2: tiny: loss must be a positive finite number, got -3.0")
+    assert csv_error(path, "params,tokens,flops,loss,curve_tokens,curve_loss\n1e6,2e7,1.2e14,3.0,,3.1 3.0\n") == (
+        f"{path} line 2: curve_tokens and curve_loss must be given together")
+
+
+def test_csv_lines_are_counted_across_blank_lines_and_quoted_newlines(tmp_path):
+    path = tmp_path / "runs.csv"
+    text = ('params,tokens,flops,loss,name\n\n1e6,2e7,1.2e14,3.0,"two\nlines"\n'
+            '1e6,2e7,1.2e14,3.0,\n1e6,2e7,1.2e14,0,\n')
+    assert csv_error(path, text) == f"{path} line 6: loss must be a positive finite number, got 0.0"
+    path.write_text(text.replace(",0,", ",2.5,"))
+    runs = read_runs_csv(path)
+    assert [run.name for run in runs] == ["two\nlines", f"{path} line 5", f"{path} line 6"]
+
+
+def test_csv_row_with_missing_fields_names_the_missing_columns(tmp_path):
+    path = tmp_path / "runs.csv"
+    assert csv_error(path, "params,tokens,flops,loss\n1e6,2e7,1.2e14,3.0\n2e8,1e9\n") == (
+        f"{path} line 3: missing flops, loss (the row has 2 fields, the header 4 columns; "
+        "leave a field empty for no value)")
+
+
+def test_csv_row_with_an_extra_field_is_refused(tmp_path):
+    path = tmp_path / "runs.csv"
+    assert csv_error(path, "params,tokens,flops,loss,name\n1e6,2e7,1.2e14,3.0,small, tied\n") == (
+        f"{path} line 2: field 6 (' tied') has no column: the header has 5 columns "
+        "(params, tokens, flops, loss, name); quote a field that contains a comma")
+
+
+def test_csv_repeated_column_is_refused(tmp_path):
+    path = tmp_path / "runs.csv"
+    assert csv_error(path, "params,tokens,flops,loss, loss\n1e6,2e7,1.2e14,3.0,2.9\n") == (
+        f"{path} line 1: column 'loss' appears twice (columns 4 and 5); give each column once")
+
+
+def test_csv_binary_file_is_refused_with_the_offset_of_the_bad_byte(tmp_path):
+    path = tmp_path / "runs.csv"
+    assert csv_error(path, b"params,tokens\n\x89PNG\xff") == (
+        f"{path} is not a text CSV file (byte 0x89 at offset 14 is not UTF-8)")
+    # Behind a byte-order mark the offset still counts from the file's first byte.
+    assert csv_error(path, b"\xef\xbb\xbfparams\xff") == (
+        f"{path} is not a text CSV file (byte 0xff at offset 9 is not UTF-8)")
+
+
+def test_csv_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_bytes(b"\xef\xbb\xbfparams,tokens,flops,loss\r\n1e6,2e7,1.2e14,3.0\r\n")
+    assert read_runs_csv(path)[0].params == 1e6
 
 
 def test_budget_grouping_merges_jitter_and_separates_hoffmann_budgets():

@@ -13,7 +13,7 @@ Every check lives in :func:`validate_run`: N, D, C and the loss must be finite a
 finite, positive, equally long and sorted by tokens. Failures raise ``ValueError`` naming the
 run and the field.
 
-CSV format (one row per run, header required, any column order)::
+CSV format (UTF-8 text; a header row, then one row per run; any column order)::
 
     params,tokens,flops,loss[,budget][,non_embedding_params][,curve_tokens,curve_loss][,diverged][,name]
 
@@ -23,7 +23,11 @@ CSV format (one row per run, header required, any column order)::
 - ``curve_tokens``, ``curve_loss``: optional, together; space-separated numbers in one field,
   e.g. ``"1e6 2e6 4e6"`` and ``"3.1 2.9 2.8"``.
 - ``diverged``: optional ``true``/``false`` (also ``1``/``0``, ``yes``/``no``).
-- ``name``: optional label; rows are named ``run 0``, ``run 1``, ... otherwise.
+- ``name``: optional label; a row without one is named by its file and line, e.g.
+  ``runs.csv line 3`` (the header is line 1).
+
+Every row has exactly one field per column (leave a field empty for "no value"); each column
+appears once. Errors name the file and the line, e.g. ``runs.csv line 3: missing flops, loss``.
 
 Budget grouping. When no run has a ``budget``, :meth:`Runs.budgets` groups runs by compute:
 sort them by C; the smallest C not yet grouped opens a budget, which takes every run whose C
@@ -35,7 +39,9 @@ a real sweep (where C = 6ND for integer-sized models never hits the target exact
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -228,72 +234,129 @@ def _expected_columns() -> str:
     return f"required {', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS)}"
 
 
-def _number(text: str, row: int, column: str) -> float:
+def _number(text: str, where: str, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"row {row}: column {column!r} is not a number: {text!r}") from None
+        raise ValueError(f"{where}: column {column!r} is not a number: {text!r}") from None
 
 
-def _numbers(text: str, row: int, column: str) -> np.ndarray:
-    return np.array([_number(word, row, column) for word in text.split()], dtype=float)
+def _numbers(text: str, where: str, column: str) -> np.ndarray | None:
+    """A space-separated list of numbers (a curve), or None for an empty field."""
+    words = text.split()
+    return np.array([_number(word, where, column) for word in words], dtype=float) if words else None
 
 
-def _optional_number(record: dict, column: str, row: int) -> float | None:
-    text = (record.get(column) or "").strip()
-    return None if text == "" else _number(text, row, column)
+def _optional_number(record: dict, column: str, where: str) -> float | None:
+    text = record.get(column, "").strip()
+    return None if text == "" else _number(text, where, column)
 
 
-def _boolean(text: str, row: int) -> bool:
+def _boolean(text: str, where: str) -> bool:
     word = text.strip().lower()
     if word in _TRUE:
         return True
     if word in _FALSE:
         return False
-    raise ValueError(f"row {row}: column 'diverged' must be true/false, got {text!r}")
+    raise ValueError(f"{where}: column 'diverged' must be true/false, got {text!r}")
+
+
+def _read_text(path: Path) -> str:
+    """The file's text as UTF-8 (a leading byte-order mark, as Excel writes, is dropped).
+
+    Decoding the whole file at once makes the offset of a bad byte its offset in the file, so
+    the error can say where a binary (or otherwise non-UTF-8) file stops being text.
+    """
+    data = path.read_bytes()
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = start + error.start
+        raise ValueError(f"{path} is not a text CSV file (byte 0x{data[offset]:02x} at offset {offset} "
+                         "is not UTF-8)") from None
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    """Refuse missing, unknown, repeated or half-given (curve) columns, listing found and expected."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown {', '.join(repr(name) for name in unknown)}")
+        raise ValueError(f"{path}: bad columns ({'; '.join(problems)}). Found: {', '.join(columns)}. "
+                         f"Expected: {_expected_columns()}.")
+    for index, name in enumerate(columns):
+        if name in columns[:index]:
+            raise ValueError(f"{path} line 1: column {name!r} appears twice (columns "
+                             f"{columns.index(name) + 1} and {index + 1}); give each column once")
+    if ("curve_tokens" in columns) != ("curve_loss" in columns):
+        raise ValueError(f"{path}: curve_tokens and curve_loss must come together. Found: "
+                         f"{', '.join(columns)}. Expected: {_expected_columns()}.")
+
+
+def _record(fields: list[str], columns: list[str], where: str) -> dict[str, str]:
+    """One row's fields by column name; a row with fewer or more fields than the header is refused
+    (csv.DictReader would fill the gap with None, or file the surplus under None)."""
+    if len(fields) < len(columns):
+        raise ValueError(f"{where}: missing {', '.join(columns[len(fields):])} (the row has {len(fields)} "
+                         f"fields, the header {len(columns)} columns; leave a field empty for no value)")
+    if len(fields) > len(columns):
+        raise ValueError(f"{where}: field {len(columns) + 1} ({fields[len(columns)]!r}) has no column: "
+                         f"the header has {len(columns)} columns ({', '.join(columns)}); quote a field that "
+                         "contains a comma")
+    return dict(zip(columns, fields))
+
+
+def _run_from_record(record: dict[str, str], where: str) -> Run:
+    """The run of one CSV row; ``where`` ("runs.csv line 3") starts every error and names an
+    unnamed run, so that the fits' messages point at the same line as the parser's."""
+    values = dict(
+        params=_number(record["params"], where, "params"),
+        tokens=_number(record["tokens"], where, "tokens"),
+        flops=_number(record["flops"], where, "flops"),
+        loss=_number(record["loss"], where, "loss"),
+        budget=_optional_number(record, "budget", where),
+        non_embedding_params=_optional_number(record, "non_embedding_params", where),
+        curve_tokens=_numbers(record.get("curve_tokens", ""), where, "curve_tokens"),
+        curve_loss=_numbers(record.get("curve_loss", ""), where, "curve_loss"),
+        diverged=_boolean(record.get("diverged", ""), where),
+    )
+    name = record.get("name", "").strip()
+    try:
+        return Run(name=name or where, **values)
+    except ValueError as error:
+        # validate_run starts its message with the run's name: an unnamed run's name is `where`.
+        raise ValueError(f"{where}: {error}" if name else str(error)) from None
 
 
 def read_runs_csv(path) -> Runs:
     """Read runs from a CSV in the format of the module docstring.
 
-    Raises ValueError for an empty file, missing or unknown columns (listing the columns
-    found and those expected), unparsable numbers, or runs that fail :func:`validate_run`.
+    Raises ValueError, naming the file and the line (the header is line 1), for a file that is
+    not UTF-8 text, an empty file, missing, unknown or repeated columns (listing the columns
+    found and those expected), a row with fewer or more fields than the header, unparsable
+    numbers, or runs that fail :func:`validate_run`. Blank lines are skipped.
     """
     path = Path(path)
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        found = [name.strip() for name in (reader.fieldnames or [])]
-        if not found:
-            raise ValueError(f"{path} is empty: expected a header row with columns {_expected_columns()}")
-        reader.fieldnames = found
-        missing = [name for name in REQUIRED_COLUMNS if name not in found]
-        unknown = [name for name in found if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        if missing or unknown:
-            problems = []
-            if missing:
-                problems.append(f"missing {', '.join(missing)}")
-            if unknown:
-                problems.append(f"unknown {', '.join(unknown)}")
-            raise ValueError(f"{path}: bad columns ({'; '.join(problems)}). Found: {', '.join(found)}. "
-                             f"Expected: {_expected_columns()}.")
-        if ("curve_tokens" in found) != ("curve_loss" in found):
-            raise ValueError(f"{path}: curve_tokens and curve_loss must come together. Found: "
-                             f"{', '.join(found)}. Expected: {_expected_columns()}.")
-        runs = []
-        for row, record in enumerate(reader, start=2):  # row 1 is the header
-            curve_text = (record.get("curve_tokens") or "").strip()
-            runs.append(Run(
-                name=(record.get("name") or "").strip() or f"run {len(runs)}",
-                params=_number(record["params"], row, "params"),
-                tokens=_number(record["tokens"], row, "tokens"),
-                flops=_number(record["flops"], row, "flops"),
-                loss=_number(record["loss"], row, "loss"),
-                budget=_optional_number(record, "budget", row),
-                non_embedding_params=_optional_number(record, "non_embedding_params", row),
-                curve_tokens=_numbers(curve_text, row, "curve_tokens") if curve_text else None,
-                curve_loss=_numbers(record["curve_loss"] or "", row, "curve_loss") if curve_text else None,
-                diverged=_boolean(record.get("diverged") or "", row),
-            ))
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"{path} is empty: expected a header row with columns {_expected_columns()}")
+    if not header:
+        raise ValueError(f"{path} line 1 is blank: expected a header row with columns {_expected_columns()}")
+    columns = [name.strip() for name in header]
+    _check_header(path, columns)
+    runs = []
+    line = reader.line_num  # the last line read; a quoted field may span lines
+    for fields in reader:
+        first_line, line = line + 1, reader.line_num
+        if fields:  # csv.reader gives [] for a blank line
+            where = f"{path} line {first_line}"
+            runs.append(_run_from_record(_record(fields, columns, where), where))
     if not runs:
         raise ValueError(f"{path} has a header but no runs: expected one row per run with columns "
                          f"{_expected_columns()}")
