@@ -4,11 +4,19 @@
 when there are at least 2 IsoFLOP budgets with >= 3 sizes) and Approach 3 (at least 5 runs),
 bootstraps each, and says why any approach was skipped. ``FitReport.format()`` is what
 ``python -m scalinglaws fit runs.csv`` prints.
+
+Under each fitted approach the report lists what its bootstrap counted (failed refits, and
+the refits it flagged, worded for that approach: see :mod:`.bootstrap`), and any exponent
+outside its physical range (:data:`PHYSICAL_RANGES`), in the fit or in the refits: few or
+noisy runs can give, e.g., Approach 3 a negative alpha, hence a = beta/(alpha+beta) > 1.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .. import constants
 from ..runs import Runs
@@ -20,6 +28,29 @@ from .bootstrap import (WIDE_PERCENTILES, BootstrapResult, bootstrap_approach1, 
 
 #: Default bootstrap size: enough for 10th-90th percentiles, quick enough for a command line.
 DEFAULT_BOOTSTRAP = 200
+
+#: Each exponent's physical range, an open interval (low, high), and why: what a value outside
+#: it would mean. a and b split compute between N and D (C = 6ND); alpha and beta are the
+#: exponents of Hoffmann Eq. 2, L = E + A/N^alpha + B/D^beta.
+PHYSICAL_RANGES = {
+    "a": (0.0, 1.0, "N_opt ~ C^a grows with compute only for a > 0, and D_opt = C/(6 N_opt) grows "
+                    "too only for a < 1"),
+    "b": (0.0, 1.0, "D_opt ~ C^b grows with compute only for b > 0, and N_opt = C/(6 D_opt) grows "
+                    "too only for b < 1"),
+    "alpha": (0.0, math.inf, "The loss E + A/N^alpha + B/D^beta falls as the model grows only for alpha > 0"),
+    "beta": (0.0, math.inf, "The loss E + A/N^alpha + B/D^beta falls with more tokens only for beta > 0"),
+}
+
+#: How each approach's bootstrap flags read (bootstrap.py): Approach 2 counts, per reason, the
+#: budgets that the full fit used and a refit left out; Approach 3 counts refits whose best
+#: start did not move. Approach 1 flags nothing; any other flag gets the generic wording.
+FLAG_WORDING = {
+    "approach 2": "{count} budget exclusions across refits of budgets the full fit used ({reason})",
+    "approach 3": "{count} of {n} successful refits flagged: their best start {reason} in every one of "
+                  "(a, b, e, alpha, beta), so the refit may have stopped short of its optimum; they "
+                  "are kept in the intervals",
+}
+GENERIC_FLAG_WORDING = "{count} of {n} successful refits flagged ({reason})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,12 +65,21 @@ class ApproachReport:
 
 @dataclass(frozen=True, eq=False)
 class FitReport:
+    """Every approach's report on ``n_runs`` runs, ``n_diverged`` of them diverged (never fitted)."""
+
     n_runs: int
     approaches: tuple[ApproachReport, ...] = field(default=())
+    n_diverged: int = 0
+
+    @property
+    def fitted(self) -> bool:
+        """True when at least one approach was fitted: the command line exits 2 otherwise."""
+        return any(report.fit is not None for report in self.approaches)
 
     def format(self) -> str:
         """Readable table: a and b per approach with intervals and failure counts, then Table 2."""
-        lines = [f"{self.n_runs} runs. Exponents of N_opt ~ C^a and D_opt ~ C^b; intervals are "
+        diverged = f", {self.n_diverged} diverged (left out)" if self.n_diverged else ""
+        lines = [f"{self.n_runs} runs{diverged}. Exponents of N_opt ~ C^a and D_opt ~ C^b; intervals are "
                  "bootstrap 10th-90th (2.5th-97.5th) percentiles.", ""]
         header = f"{'approach':<38} {'a':>6} {'10-90%':>15} {'2.5-97.5%':>15} {'b':>6} {'10-90%':>15}  refits"
         lines += [header, "-" * len(header)]
@@ -72,30 +112,66 @@ def _row(report: ApproachReport) -> str:
 
 
 def _details(approaches) -> list[str]:
+    """A block of notes under each fitted approach that has any."""
     lines = []
     for report in approaches:
         if report.fit is None:
             continue
-        notes = []
-        boot = report.bootstrap
-        if boot is not None:
-            notes += [f"{count} of {boot.n_resamples} refits failed and are left out of the intervals: {reason}"
-                      for reason, count in boot.failures.items()]
-            notes += [f"{count} budget exclusions across refits of budgets the full fit used ({reason})"
-                      for reason, count in boot.flagged.items()]
+        notes = _range_notes(report.fit, report.bootstrap)
+        if report.bootstrap is not None:
+            notes += _bootstrap_notes(report.bootstrap)
         notes += _profile_lines(getattr(report.fit, "profiles", ()))
         if hasattr(report.fit, "E"):
-            fit = report.fit
-            notes.append(f"E = {fit.E:.4g}, A = {fit.A:.4g}, B = {fit.B:.4g}, alpha = {fit.alpha:.4f}, "
-                         f"beta = {fit.beta:.4f}; {fit.n_converged}/{fit.n_starts} starts converged "
-                         f"({fit.reduction}-reduced Huber loss)")
-            if boot is not None:
-                for name in ("alpha", "beta", "E"):
-                    low, high = boot.interval(name)
-                    notes.append(f"{name} 10-90%: {low:.4g}-{high:.4g}")
+            notes += _parametric_lines(report.fit, report.bootstrap)
         if notes:
             lines += ["", f"{report.label}:"] + [f"  {note}" for note in notes]
     return lines
+
+
+def _range_text(low: float, high: float) -> str:
+    return f"({low:g}, {'inf' if math.isinf(high) else f'{high:g}'})"
+
+
+def _range_notes(fit, boot: BootstrapResult | None) -> list[str]:
+    """One line per exponent that leaves :data:`PHYSICAL_RANGES`, in ``fit`` or in the refits:
+    which exponent, where, and what its range means."""
+    notes = []
+    for name, (low, high, meaning) in PHYSICAL_RANGES.items():
+        where = []
+        value = getattr(fit, name, None)
+        if value is not None and not low < value < high:
+            where.append(f"the fit's {name} = {value:.3f}")
+        if boot is not None and name in boot.samples:
+            samples = boot.samples[name]
+            outside = int(np.sum(~((samples > low) & (samples < high))))
+            if outside:
+                where.append(f"{outside} of {samples.size} refits, which the intervals include")
+        if where:
+            notes.append(f"unphysical {name} (outside {_range_text(low, high)}): {' and '.join(where)}. "
+                         f"{meaning}.")
+    return notes
+
+
+def _bootstrap_notes(boot: BootstrapResult) -> list[str]:
+    """Failed refits by reason, then flagged ones in the wording of ``boot``'s approach."""
+    notes = [f"{count} of {boot.n_resamples} refits failed and are left out of the intervals: {reason}"
+             for reason, count in boot.failures.items()]
+    wording = FLAG_WORDING.get(boot.approach, GENERIC_FLAG_WORDING)
+    notes += [wording.format(count=count, n=boot.n_succeeded, reason=reason)
+              for reason, count in boot.flagged.items()]
+    return notes
+
+
+def _parametric_lines(fit, boot: BootstrapResult | None) -> list[str]:
+    """Approach 3's fitted Eq. 2, its starts, and intervals of its loss exponents and E."""
+    notes = [f"E = {fit.E:.4g}, A = {fit.A:.4g}, B = {fit.B:.4g}, alpha = {fit.alpha:.4f}, "
+             f"beta = {fit.beta:.4f}; {fit.n_converged}/{fit.n_starts} starts converged "
+             f"({fit.reduction}-reduced Huber loss)"]
+    if boot is not None:
+        for name in ("alpha", "beta", "E"):
+            low, high = boot.interval(name)
+            notes.append(f"{name} 10-90%: {low:.4g}-{high:.4g}")
+    return notes
 
 
 def _profile_lines(profiles) -> list[str]:
@@ -148,4 +224,4 @@ def fit_all(runs: Runs, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0,
         "3. Parametric modelling of the loss", lambda r: fit_approach3(r, reduction=reduction),
         lambda r, fit, n, s: bootstrap_approach3(r, n, s, reduction=reduction, full_fit=fit),
         runs, n_bootstrap, seed))
-    return FitReport(n_runs=len(runs), approaches=tuple(approaches))
+    return FitReport(n_runs=len(runs), approaches=tuple(approaches), n_diverged=int(runs.diverged.sum()))
