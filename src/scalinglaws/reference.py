@@ -22,6 +22,8 @@ RESULTS_SHA256 = {
     "pilot/lr": "4935349be1d237156c6e826f5a3ecff150e19bb2928d35a3c85962f6d8c91f64",
     "fixed-horizon": "2c4ba2a8c339a0f8b86f64e97f186501f7c58bd9a1c7bfb84cf7e4fcb074e6b2",
     "demo": "8ea8e27e7f4d433b2afd1ed08c3491c5592c537f2ce7274b0b5c4f3962a195a7",
+    # The same demo grid trained on another processor (results/demo-amd-epyc/README.md).
+    "demo-amd-epyc": "ef600b843a3b296b75c7a04a825530fdfbf012b5ecb0c7e12c23b1acc27e35ab",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).
