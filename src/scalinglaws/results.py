@@ -4,8 +4,13 @@ Line 1 is a header record (``"kind": "header"``): the preset, a hash of the exac
 training settings, the run ids with their settings hashes, the command and the creation
 time. Every further line is ONE finished run (``"kind": "run"``), appended, flushed and
 fsynced as soon as the run ends, so ``kill -9`` at any moment loses at most the run in
-flight. A last line cut short by such a kill is detected on load and dropped (its run is
-redone); nothing before it is ever rewritten.
+flight. A last line cut short by such a kill (or by a full disk) is detected on load and
+dropped (its run is redone); nothing before it is ever rewritten, and a file damaged in any
+other way is refused, unchanged. One process writes a file at a time (:func:`locked`).
+
+A sweep split with ``--shard K/N`` writes ``<out>/results.shard-K-of-N.jsonl`` instead, with
+the full grid's header plus ``"shard": "K/N"``; :func:`load_results` of the directory reads
+all of its files as one sweep.
 """
 
 from __future__ import annotations
@@ -13,7 +18,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: results files are read as anywhere, but not locked
+    fcntl = None
 
 from .runs import Run, Runs
 
@@ -24,41 +37,165 @@ class ResultsMismatchError(ValueError):
     """A results file that belongs to another preset or to a different grid."""
 
 
+class DamagedResultsError(ValueError):
+    """A results file with a line that no interrupted write can explain; it is never changed."""
+
+
+class ResultsBusyError(BlockingIOError):
+    """Another process holds the lock of a results file (an OSError, so the CLI prints it in one line)."""
+
+
+_SHARD_FORM = "a shard is K/N with 1 <= K <= N (e.g. 1/2), got {!r}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part K of N of a grid: the runs at positions i (0-based, in grid order) with i % N == K - 1.
+
+    Shards of one grid run as separate processes, even on separate machines, into one
+    directory: each writes ``results.shard-K-of-N.jsonl`` under its own lock, and
+    :func:`load_results` of the directory reads them together.
+    """
+
+    index: int  # K, from 1
+    count: int  # N
+
+    def __post_init__(self):
+        if not 1 <= self.index <= self.count:
+            raise ValueError(_SHARD_FORM.format(f"{self.index}/{self.count}"))
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        """``"K/N"``, as ``--shard`` takes it."""
+        match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+        if match is None:
+            raise ValueError(_SHARD_FORM.format(text))
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @property
+    def results_name(self) -> str:
+        return f"results.shard-{self.index}-of-{self.count}.jsonl"
+
+    def select(self, items: list) -> list:
+        """The items at this shard's positions: the same subset for the same grid, every time."""
+        return items[self.index - 1::self.count]
+
+    def size(self, total: int) -> int:
+        """How many of ``total`` grid positions fall in this shard."""
+        return len(range(self.index - 1, total, self.count))
+
+
+#: The results files of one sweep directory: the unsharded file and every shard's file.
+SHARD_GLOB = "results.shard-*-of-*.jsonl"
+
+
+def results_name(shard: Shard | None) -> str:
+    return RESULTS_NAME if shard is None else shard.results_name
+
+
+def _damaged(path: Path, number: int, problem: str, line: bytes) -> DamagedResultsError:
+    return DamagedResultsError(
+        f"{path}, line {number}: {problem} (it reads {line[:60]!r}); no interrupted write leaves that, so the "
+        "file was left unchanged: repair or delete it, or choose a new --out directory")
+
+
+def _parse_record(path: Path, number: int, line: bytes) -> dict:
+    try:
+        record = json.loads(line)
+    except ValueError:  # not JSON, or not UTF-8
+        raise _damaged(path, number, "not a JSON record", line) from None
+    if not isinstance(record, dict):
+        raise _damaged(path, number, "not a JSON record", line)
+    return record
+
+
+def _is_record_start(tail: bytes) -> bool:
+    """Whether ``tail`` can be the start of a line :func:`append_record` wrote: ``{`` and printable
+    ASCII only (``json.dumps`` escapes everything else)."""
+    return tail.startswith(b"{") and all(0x20 <= byte < 0x7F for byte in tail)
+
+
 def _parse_lines(path: Path) -> tuple[list[dict], int]:
     """Records of every complete line, and the byte length of that complete prefix.
 
-    A line without its newline, or one that is not valid JSON, can only be the last line
-    (a write cut short); it is left out and the prefix ends before it.
+    Only one thing is forgiven: a last line with no newline that starts like a record, after
+    a valid header line, which is what ``kill -9`` or a full disk leaves mid-write; it is
+    left out and the prefix ends before it. Anything else (a first line that is not a header,
+    a complete line that is not JSON, bytes that no record holds) raises
+    :class:`DamagedResultsError` naming the line.
     """
     data = path.read_bytes()
-    records, good_bytes, position = [], 0, 0
-    while position < len(data):
-        end = data.find(b"\n", position)
-        if end < 0:
-            break  # no newline: truncated last line
-        try:
-            records.append(json.loads(data[position:end]))
-        except json.JSONDecodeError:
-            if data[end + 1:].strip():
-                raise ValueError(f"{path}: line {len(records) + 1} is not valid JSON and is not the last line; "
-                                 "the file is damaged: delete it or choose a new --out directory") from None
-            break
-        position = end + 1
-        good_bytes = position
-    return records, good_bytes
+    *complete, tail = data.split(b"\n")  # tail: what follows the last newline (b"" if the file ends in one)
+    records = [_parse_record(path, number, line) for number, line in enumerate(complete, 1)]
+    if (complete or tail) and not (records and records[0].get("kind") == "header"):
+        raise _damaged(path, 1, "not a sweep header record, which every results file starts with",
+                       complete[0] if complete else tail)
+    if tail and not _is_record_start(tail):
+        raise _damaged(path, len(complete) + 1, "the last line is cut short but is not the start of a record", tail)
+    return records, len(data) - len(tail)
 
 
-def load_results(path) -> tuple[dict, list[dict]]:
-    """The header and the finished-run records of a results file (a truncated last line dropped)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / RESULTS_NAME
+def _check_unique_runs(loaded: list[tuple[Path, list[dict]]]) -> None:
+    """Refuse a run recorded twice: two sweeps writing one file, or two files of a directory."""
+    seen: dict[str, Path] = {}
+    for path, records in loaded:
+        for record in records:
+            run_id = record["run_id"]
+            if run_id in seen:
+                where = f"twice in {path}" if seen[run_id] == path else f"in {seen[run_id]} and {path}"
+                raise DamagedResultsError(f"run {run_id} is recorded {where}; each run must be recorded once")
+            seen[run_id] = path
+
+
+def _load_file(path: Path) -> tuple[dict, list[dict]]:
     if not path.exists():
         raise FileNotFoundError(f"no results file at {path}: run `python -m scalinglaws sweep --preset NAME` first")
     records, _ = _parse_lines(path)
-    if not records or records[0].get("kind") != "header":
-        raise ValueError(f"{path} does not start with a sweep header record; is it a results.jsonl of a sweep?")
+    if not records:
+        raise DamagedResultsError(f"{path} is empty; a results file starts with a sweep header record")
     return records[0], [record for record in records[1:] if record.get("kind") == "run"]
+
+
+def results_files(directory: Path) -> list[Path]:
+    """The results files in ``directory``: ``results.jsonl`` if present, then the shards' in name order."""
+    directory = Path(directory)
+    plain = [directory / RESULTS_NAME] if (directory / RESULTS_NAME).exists() else []
+    return plain + sorted(directory.glob(SHARD_GLOB))
+
+
+def _one_grid(directory: Path, headers: list[tuple[Path, dict]]) -> dict:
+    """The grid's header, after checking that every file of ``directory`` is of that grid."""
+    first_path, first = headers[0]
+    for path, header in headers[1:]:
+        if (header.get("preset"), header.get("grid_hash")) != (first.get("preset"), first.get("grid_hash")):
+            raise ResultsMismatchError(
+                f"{directory} mixes two sweeps: {first_path.name} holds preset {first.get('preset')!r} (grid hash "
+                f"{first.get('grid_hash')}), {path.name} preset {header.get('preset')!r} (grid hash "
+                f"{header.get('grid_hash')}); move one of them to another directory")
+    return {key: value for key, value in first.items() if key != "shard"}
+
+
+def load_results(path) -> tuple[dict, list[dict]]:
+    """The header and the finished-run records of a results file or of a sweep directory.
+
+    A directory's ``results.jsonl`` and shard files (``results.shard-K-of-N.jsonl``) are read
+    together: they must be of one grid, no run may be recorded twice, and the header returned
+    is the full grid's (without a shard's ``"shard"`` field). A truncated last line is dropped.
+    """
+    path = Path(path)
+    files = results_files(path) if path.is_dir() else [path]
+    if not files:
+        raise FileNotFoundError(f"no results file in {path} (neither {RESULTS_NAME} nor {SHARD_GLOB}): "
+                                "run `python -m scalinglaws sweep --preset NAME` first")
+    loaded = [(file, *_load_file(file)) for file in files]
+    _check_unique_runs([(file, records) for file, _, records in loaded])
+    if not path.is_dir():
+        return loaded[0][1], loaded[0][2]
+    header = _one_grid(path, [(file, header) for file, header, _ in loaded])
+    return header, [record for _, _, records in loaded for record in records]
 
 
 def repair(path: Path) -> int:
@@ -73,11 +210,82 @@ def repair(path: Path) -> int:
     return cut
 
 
+def _lock_holder(fd: int) -> str:
+    """The process id the holder wrote into the lock file, as ' (process N)', or ''."""
+    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return f" (process {text})" if text.isdigit() else ""
+
+
+@contextmanager
+def locked(path: Path):
+    """Hold an exclusive lock on results file ``path`` for the ``with`` block, or refuse at once.
+
+    One writer per results file: two sweeps appending to one file would train and record
+    every run twice. The lock is ``flock`` on ``.<name>.lock`` beside the file (the file
+    itself may not exist yet); the kernel drops it when the holder exits, even by kill -9, so
+    a stale lock file is harmless. Without ``fcntl`` (Windows) nothing is locked.
+    """
+    if fcntl is None:
+        yield
+        return
+    lock_path = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResultsBusyError(
+                f"another sweep{_lock_holder(fd)} is writing {path.name} in {path.parent}: wait for it to finish; "
+                "to train one grid in parallel, give each process its own --shard K/N") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def directory_locked(directory: Path):
+    """Wait for an exclusive lock on ``directory`` itself: for the short updates that every shard
+    of a sweep makes to one shared file (its README.md), so that the last one written is current."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Make ``path`` hold ``data``, all at once: a crash or a full disk leaves the old file or the
+    new one, never a part (a header cut short is damage that no later run could repair)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_new(path: Path, record: dict) -> None:
+    """Create ``path`` holding the one line ``record`` (a header), atomically."""
+    write_atomically(path, _line(record))
+
+
+def _line(record: dict) -> bytes:
+    return (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
+
+
 def append_record(path: Path, record: dict) -> None:
     """Append one JSON line and make it durable before returning."""
-    line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
     with open(path, "ab") as handle:
-        handle.write(line.encode())
+        handle.write(_line(record))
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -88,6 +296,9 @@ def check_header(path: Path, existing: dict, wanted: dict) -> None:
     if existing.get("preset") != wanted["preset"]:
         raise ResultsMismatchError(
             f"{path} holds results of preset {existing.get('preset')!r}, not {wanted['preset']!r}. {advice}")
+    if existing.get("shard") != wanted.get("shard"):
+        raise ResultsMismatchError(f"{path} holds shard {existing.get('shard') or '(none)'} of preset "
+                                   f"{wanted['preset']!r}, not shard {wanted.get('shard') or '(none)'}. {advice}")
     if existing.get("grid_hash") == wanted["grid_hash"]:
         return
     old, new = existing.get("runs", {}), wanted["runs"]
