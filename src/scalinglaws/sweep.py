@@ -9,21 +9,33 @@ D = C / (6N) tokens, rounded to whole optimizer steps, and a learning rate from 
 measured rule, lr = lr_at_100k * (N / 1e5) ** -lr_exponent, and a batch that may be smaller at
 small budgets, so that short runs still get enough optimizer steps (``results/pilot/README.md``).
 
-    python -m scalinglaws sweep --preset demo --out results/demo
+    python -m scalinglaws sweep --preset demo              # into sweeps/demo
+    python -m scalinglaws sweep --preset cpu --shard 1/2   # half the grid; 2/2 in another process
 
-Results go to ``<out>/results.jsonl`` (:mod:`scalinglaws.results`); rerunning the same
-command skips the finished runs.
+Results go to ``<out>/results.jsonl`` (:mod:`scalinglaws.results`), ``<out>`` being
+``sweeps/<preset>`` unless given, beside a README.md that says how far the sweep got;
+rerunning the same command skips the finished runs. One sweep writes a results file at a
+time (a second is refused); ``--shard K/N`` splits a grid between processes, each writing
+its own ``results.shard-K-of-N.jsonl`` into the same directory. Every CPU run trains in a
+worker process on one thread, so its loss is the same however the sweep ran.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import math
 import multiprocessing
+import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
+import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +45,8 @@ import torch
 
 from . import counting
 from .counting import TransformerShape
-from .results import RESULTS_NAME, append_record, check_header, load_results, repair, results_to_runs  # noqa: F401 (re-exported)
+from .results import (RESULTS_NAME, Shard, append_record, check_header, directory_locked, load_results,  # noqa: F401
+                      locked, repair, results_files, results_name, results_to_runs, write_atomically, write_new)
 from .train import Engine, TrainConfig, train, validation_windows
 
 #: Worker processes on a CPU machine. Measured (benchmarks/bench_training.py, section 4): 2 single-
@@ -303,12 +316,14 @@ def command_line() -> str:
     return " ".join(["python", program, *sys.argv[1:]])
 
 
-def header_for(name: str, description: str, specs: list[RunSpec]) -> dict:
+def header_for(name: str, description: str, specs: list[RunSpec], shard: Shard | None = None) -> dict:
+    """The header record of a results file: the FULL grid's runs and hash, even for a shard's file."""
     runs = {spec.run_id: spec.settings_hash() for spec in specs}
-    return {"kind": "header", "preset": name, "grid_hash": _hash([spec.settings() for spec in specs]),
-            "runs": runs, "command": command_line(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "description": description}
+    header = {"kind": "header", "preset": name, "grid_hash": _hash([spec.settings() for spec in specs]),
+              "runs": runs, "command": command_line(),
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "description": description}
+    return header if shard is None else {**header, "shard": str(shard)}
 
 
 # --------------------------------------------------------------------------------------
@@ -327,8 +342,41 @@ def _splits(corpus: str) -> tuple[np.ndarray, np.ndarray]:
     return _WORKER[corpus]
 
 
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
+def _init_worker(parent_pid: int) -> None:
+    """Every worker trains on one thread and dies with the parent that started it."""
+    torch.set_num_threads(1)
+    _die_with_parent(parent_pid)
+
+
+#: Linux's prctl option that has the kernel signal a process when its parent dies (prctl(2)).
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Never outlive the sweep: a parent killed by kill -9 cannot stop its workers, which would
+    train on for minutes as orphans, recording nothing. Linux kills us with the parent; elsewhere
+    a thread polls for it."""
+    if not _kernel_kills_us_with_parent():
+        threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before we asked
+        os._exit(1)
+
+
+def _kernel_kills_us_with_parent() -> bool:
+    """Ask Linux for SIGKILL when the parent dies; False where there is no such call."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _exit_when_orphaned(parent_pid: int, interval: float = 1.0, exit=os._exit) -> None:
+    """Poll the parent's pid; once it changes (our parent died and we were adopted), exit."""
+    while os.getppid() == parent_pid:
+        time.sleep(interval)
+    exit(1)
 
 
 def run_one(spec: RunSpec, engine: Engine | None = None) -> dict:
@@ -384,52 +432,220 @@ def prepare_results_file(path: Path, wanted: dict) -> set[str]:
     if path.exists() and path.stat().st_size > 0:
         repair(path)  # a run cut off mid-write is dropped and will be redone
     if not path.exists() or path.stat().st_size == 0:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        append_record(path, wanted)
+        write_new(path, wanted)
+        return set()
+    return finished_runs(path, wanted)
+
+
+def finished_runs(path: Path, wanted: dict) -> set[str]:
+    """The run ids finished in results file ``path`` (none if it is absent), after checking that it
+    is ``wanted``'s grid; only reads, so it can plan a sweep before anything is written."""
+    if not path.exists() or path.stat().st_size == 0:
         return set()
     header, records = load_results(path)
     check_header(path, header, wanted)
     return {record["run_id"] for record in records}
 
 
-def run_sweep(preset: str, out_dir: Path | None = None, jobs: int | None = None, progress: bool = True) -> Path:
-    """Run (or resume) a preset's sweep; returns the path of its results file.
+#: Where a sweep writes without ``--out``: ``sweeps/<preset>`` under the current directory,
+#: never ``results/``, whose committed sweeps a reader's run must not touch.
+DEFAULT_OUT_ROOT = Path("sweeps")
 
-    ``jobs`` worker processes (spawned, one thread each; the parent is the only writer of
-    the results file), or with ``jobs=1`` one process using all of torch's threads.
+
+def run_sweep(preset: str, out_dir: Path | None = None, jobs: int | None = None, progress: bool = True,
+              shard: Shard | str | None = None) -> Path:
+    """Run (or resume) a preset's sweep, or one shard of it; returns the path of its results file.
+
+    ``jobs`` worker processes, spawned, one thread each, train every run on a CPU (the
+    parent is the only writer of the results file); ``out_dir`` defaults to
+    ``sweeps/<preset>``. ``shard`` ("K/N" or a :class:`Shard`) trains only that part of the grid.
     """
     chosen = get_preset(preset)
-    out_dir = Path(out_dir) if out_dir is not None else Path("results") / chosen.name
-    return run_specs(chosen.name, chosen.description, build_grid(chosen), out_dir, jobs, progress)
+    out_dir = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / chosen.name
+    shard = Shard.parse(shard) if isinstance(shard, str) else shard
+    return run_specs(chosen.name, chosen.description, build_grid(chosen), out_dir, jobs, progress, shard)
 
 
-def run_specs(name: str, description: str, specs: list[RunSpec], out_dir: Path, jobs: int | None = None,
-              progress: bool = True) -> Path:
-    """Run (or resume) any list of runs into ``out_dir/results.jsonl`` (run_sweep's engine; pilots use it)."""
-    jobs = default_jobs() if jobs is None else jobs
+def _check_grid(name: str, specs: list[RunSpec], jobs: int, shard: Shard | None) -> None:
     if jobs < 1:
         raise ValueError(f"--jobs must be a positive number of worker processes, got {jobs}")
     ids = [spec.run_id for spec in specs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"the grid {name!r} lists a run twice; every run id must be unique")
-    path = Path(out_dir) / RESULTS_NAME
-    finished = prepare_results_file(path, header_for(name, description, specs))
-    pending = [spec for spec in specs if spec.run_id not in finished]
+    if shard is not None and shard.count > len(specs):
+        raise ValueError(f"--shard {shard}: the grid of {name!r} has {len(specs)} runs, "
+                         f"so it splits into at most {len(specs)} shards")
+
+
+def _say(enabled: bool, message: str) -> None:
+    """One line of what the sweep is doing, on stderr beside the progress bar."""
+    if enabled:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _plan_message(name: str, shard: Shard | None, out_dir: Path, total: int, to_train: int) -> str:
+    what = f"preset {name!r}" if shard is None else f"shard {shard} of preset {name!r}"
+    if to_train == 0:
+        return f"all {total} runs of {what} are already finished in {out_dir}: nothing to train"
+    if to_train == total:
+        return f"training {total} runs of {what} into {out_dir}"
+    return f"resuming {what} in {out_dir}: {total - to_train} of {total} runs finished, {to_train} to train"
+
+
+def _prepare_corpora(specs: list[RunSpec], progress: bool) -> None:
+    """Build (download, tokenize) every corpus the runs need, here in the parent: before anything is
+    written, so an offline machine fails leaving nothing behind, and before the workers start, so
+    that they never build a corpus at once."""
+    from . import corpus
+
+    for name in sorted({spec.corpus for spec in specs}):
+        corpus.corpus_info(name, progress=progress)
+
+
+@contextmanager
+def _explained(action: str, path: Path | None = None):
+    """Re-raise an OSError with what the sweep was doing and on which path, so the one line the
+    command prints says what failed and where (``os.write`` names no file, for one)."""
+    try:
+        yield
+    except OSError as error:
+        if error.strerror is None:  # a message of its own: a busy lock, a failed download
+            raise
+        raise OSError(error.errno, f"{error.strerror} ({action})", error.filename or (path and str(path)),
+                      None, error.filename2) from error
+
+
+def _make_directory(out_dir: Path) -> None:
+    with _explained("creating the output directory"):
+        if out_dir.exists() and not out_dir.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "--out names a file, not a directory", str(out_dir))
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def run_specs(name: str, description: str, specs: list[RunSpec], out_dir: Path, jobs: int | None = None,
+              progress: bool = True, shard: Shard | None = None) -> Path:
+    """Run (or resume) any list of runs into ``out_dir/results.jsonl`` (run_sweep's engine; pilots use it).
+
+    Nothing is written before the plan is known and the corpora are ready; then the results
+    file is locked for the whole sweep, so a second sweep into it is refused at once.
+    """
+    jobs = default_jobs() if jobs is None else jobs
+    _check_grid(name, specs, jobs, shard)
+    out_dir = Path(out_dir)
+    wanted = header_for(name, description, specs, shard)
+    mine = shard.select(specs) if shard is not None else specs
+    path = out_dir / results_name(shard)
+    finished = finished_runs(path, wanted)
+    pending = [spec for spec in mine if spec.run_id not in finished]
+    if not pending:
+        _say(progress, _plan_message(name, shard, out_dir, len(mine), 0))
+        return path
+    _prepare_corpora(pending, progress)
+    _make_directory(out_dir)
+    with ExitStack() as held:
+        with _explained("locking the results file", path):
+            held.enter_context(locked(path))
+        with _explained("preparing the results file", path):
+            finished = prepare_results_file(path, wanted)  # again, now that no one else can write
+        pending = [spec for spec in mine if spec.run_id not in finished]
+        _say(progress, _plan_message(name, shard, out_dir, len(mine), len(pending)))
+        _update_readme(out_dir)
+        _train_into(path, pending, jobs, progress)
+    return path
+
+
+def _train_into(path: Path, pending: list[RunSpec], jobs: int, progress: bool) -> None:
+    """Train ``pending``, longest first, appending each record to ``path`` as it finishes."""
+    if not pending:
+        return
     # Longest runs first keeps the workers busy until the end.
-    pending.sort(key=lambda spec: spec.flops, reverse=True)
+    pending = sorted(pending, key=lambda spec: spec.flops, reverse=True)
     # The code that trains is the code loaded now, when the workers start: record its commit,
     # not the checkout's state when each run ends (it may have moved on during a long sweep).
     code_versions = versions()
-    bar = _progress(sum(spec.flops for spec in pending), progress)
-    if jobs == 1 or len(pending) <= 1:
-        for spec in pending:
-            append_record(path, {**run_one(spec), "versions": code_versions})
-            bar.update(spec.flops)
-    else:
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(min(jobs, len(pending)), initializer=_init_worker, initargs=(1,)) as pool:
-            for record in pool.imap_unordered(run_one, pending):
+    # The bar closes before an error propagates, so the error is the last line printed.
+    with _progress(sum(spec.flops for spec in pending), progress) as bar, _trained(pending, jobs) as records:
+        for record in records:
+            with _explained("recording a finished run", path):
                 append_record(path, {**record, "versions": code_versions})
-                bar.update(record["flops_6nd"])
-    bar.close()
-    return path
+            _update_readme(path.parent)
+            bar.update(record["flops_6nd"])
+
+
+@contextmanager
+def _trained(pending: list[RunSpec], jobs: int):
+    """The records of ``pending`` as they finish; leaving the block stops the workers.
+
+    On a CPU every run trains in a spawned worker with one thread, however many runs are
+    pending, so a run's loss does not depend on how the sweep was split or resumed (2 threads
+    in-process gave 2.5724917 where a worker gives 2.5854135). One process on a GPU trains in-process.
+    """
+    engine = Engine.default()
+    if engine.device != "cpu" and jobs == 1:
+        yield (run_one(spec, engine) for spec in pending)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(jobs, len(pending)), initializer=_init_worker, initargs=(os.getpid(),)) as pool:
+        yield pool.imap_unordered(run_one, pending)
+
+
+# --------------------------------------------------------------------------------------
+# The output directory's README
+# --------------------------------------------------------------------------------------
+
+README_NAME = "README.md"
+#: The first line of every README.md this module writes; a README.md without it (the
+#: hand-written ones of the committed results/) is never touched.
+README_MARK = "<!-- written by scalinglaws.sweep; edits are overwritten -->"
+
+
+def _file_status(path: Path, header: dict, finished: int) -> str:
+    """One results file's line: how far it got, when it started and the command that resumes it."""
+    shard = Shard.parse(header["shard"]) if header.get("shard") else None
+    total = len(header["runs"]) if shard is None else shard.size(len(header["runs"]))
+    done = "complete" if finished >= total else "in progress"
+    return (f"- `{path.name}`: {finished} of {total} runs finished ({done}); started {header['created']} by\n"
+            f"  `{header['command']}`")
+
+
+def readme_text(out_dir: Path) -> str:
+    """The README of a sweep directory, from its results files alone (so every shard writes the same)."""
+    loaded = [(path, *load_results(path)) for path in results_files(out_dir)]
+    header = loaded[0][1]
+    finished = sum(len(records) for _, _, records in loaded)
+    total = len(header["runs"])
+    progress = "complete" if finished >= total else "in progress"
+    return "\n".join([
+        README_MARK,
+        f"# Sweep of preset `{header['preset']}`",
+        "",
+        header["description"],
+        "",
+        f"{finished} of {total} runs finished: {progress}.",
+        "",
+        *(_file_status(path, file_header, len(records)) for path, file_header, records in loaded),
+        "",
+        "To resume, run the same command again: finished runs are skipped, and a run cut off",
+        "mid-way is trained again. Each line of a results file after its header is one",
+        "finished run (see `scalinglaws.results`).",
+        "",
+    ])
+
+
+def _update_readme(out_dir: Path) -> None:
+    with _explained("writing README.md", out_dir / README_NAME):
+        write_readme(out_dir)
+
+
+def write_readme(out_dir: Path) -> bool:
+    """Write or update ``out_dir/README.md``, unless a README.md there was written by hand.
+
+    Returns whether it wrote. Several shards may share the directory: the directory's lock
+    makes each rewrite see the others' latest records.
+    """
+    readme = Path(out_dir) / README_NAME
+    with directory_locked(Path(out_dir)):
+        if readme.exists() and not readme.read_text(errors="replace").startswith(README_MARK):
+            return False
+        write_atomically(readme, readme_text(out_dir).encode())
+    return True
