@@ -2,7 +2,7 @@
 
     python -m scalinglaws optimal --flops 5.76e23 --law chinchilla-unrounded
     python -m scalinglaws fit runs.csv --bootstrap 200
-    python -m scalinglaws sweep --preset demo --out results/demo --jobs 2
+    python -m scalinglaws sweep --preset demo --jobs 2
 """
 
 from __future__ import annotations
@@ -41,19 +41,93 @@ def run_optimal(args: argparse.Namespace) -> None:
         print()
 
 
-def run_fit(args: argparse.Namespace) -> None:
-    from .fitting import fit_all
+#: `fit --help`'s account of its input (the CSV as runs.py's docstring specifies it) and exit status.
+FIT_EPILOG = """\
+RUNS is a sweep's results (`python -m scalinglaws sweep` writes OUT/results.jsonl: give that
+file or OUT), or a CSV of runs from elsewhere: UTF-8 text, a header row, then one row per run
+with one field per column, in any column order:
+
+  params,tokens,flops,loss[,budget][,non_embedding_params][,curve_tokens,curve_loss][,diverged][,name]
+
+  params, tokens, flops, loss  required numbers: N, D, C in FLOPs, final held-out loss
+  budget                       IsoFLOP budget in FLOPs (empty: runs are grouped by C within 10%)
+  non_embedding_params         Kaplan's N
+  curve_tokens, curve_loss     together: space-separated numbers in one field, e.g. "1e6 2e6 4e6"
+  diverged                     true/false (1/0, yes/no): diverged runs are left out of the fits
+  name                         label (default: the file and line, e.g. "runs.csv line 3")
+
+A directory, or a file whose first non-blank character is "{", is read as sweep results.
+Exit status: 0 when at least one approach was fitted; 2 for bad input, or when none could be
+(the table still says why each was skipped).
+"""
+
+
+def is_sweep_results(path: Path) -> bool:
+    """A directory (a sweep's OUT) or a file whose first non-blank byte opens a JSON record."""
+    if path.is_dir():
+        return True
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            if chunk.strip():
+                return chunk.lstrip()[:1] == b"{"
+    return False
+
+
+def read_fit_input(path: Path):
+    """The runs `fit` reads from ``path``: sweep results (:func:`results.results_to_runs`) or a CSV."""
+    from .results import results_to_runs
     from .runs import read_runs_csv
 
-    report = fit_all(read_runs_csv(args.csv), n_bootstrap=args.bootstrap, seed=args.seed)
+    return results_to_runs(path) if is_sweep_results(path) else read_runs_csv(path)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    """Print the fit report; exit status 2 when no approach could be fitted, 0 otherwise."""
+    from .fitting import fit_all
+
+    report = fit_all(read_fit_input(args.runs), n_bootstrap=args.bootstrap, seed=args.seed)
     print(report.format())
+    if not report.fitted:
+        print(f"error: no approach could be fitted to the {report.n_runs} runs of {args.runs}; "
+              "the table above says why each was skipped", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run_sweep_command(args: argparse.Namespace) -> None:
     from .sweep import run_sweep
 
-    path = run_sweep(args.preset, out_dir=args.out, jobs=args.jobs)
+    path = run_sweep(args.preset, out_dir=args.out, jobs=args.jobs, shard=args.shard)
     print(f"results: {path}")
+
+
+def shard_argument(text: str):
+    """``--shard K/N`` as a :class:`results.Shard`; anything else is a usage error."""
+    from .results import Shard
+
+    try:
+        return Shard.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class PresetHelpFormatter(argparse.HelpFormatter):
+    """Lists every preset of :data:`sweep.PRESETS` in ``--preset``'s help, importing the sweep
+    module (and torch, seconds) only when that help is printed, not for every command."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.dest != "preset":
+            return super()._get_help_string(action)
+        from .sweep import PRESETS
+
+        return f"{action.help}, one of: {', '.join(PRESETS)}"
+
+
+def os_error_message(error: OSError) -> str:
+    """What failed and where, in one line: Python's own text leads with '[Errno 28]' and quotes."""
+    if error.strerror is None:  # a message of its own (a busy results file, a failed download)
+        return str(error)
+    return f"{error.filename}: {error.strerror}" if error.filename is not None else error.strerror
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,17 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
                          help="published law (repeatable; default: all of them)")
     optimal.set_defaults(func=run_optimal)
 
-    fit = commands.add_parser("fit", help="fit Chinchilla's three approaches to a CSV of runs")
-    fit.add_argument("csv", type=Path, help="runs: columns params,tokens,flops,loss[,budget,...]")
+    fit = commands.add_parser("fit", help="fit Chinchilla's three approaches to a sweep's results or a CSV of runs",
+                              epilog=FIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fit.add_argument("runs", type=Path, metavar="RUNS",
+                     help="a sweep's results.jsonl or its directory, or a CSV (params,tokens,flops,loss[,...])")
     fit.add_argument("--bootstrap", type=int, default=200, help="bootstrap refits per approach")
     fit.add_argument("--seed", type=int, default=0)
     fit.set_defaults(func=run_fit)
 
-    sweep = commands.add_parser("sweep", help="train a compute-optimal sweep of tiny transformers")
-    sweep.add_argument("--preset", required=True,
-                       help="demo (minutes), cpu (the laptop replication), gpu (one GPU), smoke (tests)")
-    sweep.add_argument("--out", type=Path, default=None, help="results directory (default results/PRESET)")
+    sweep = commands.add_parser("sweep", help="train a compute-optimal sweep of tiny transformers",
+                                formatter_class=PresetHelpFormatter)
+    sweep.add_argument("--preset", required=True, help="the grid to train")  # PresetHelpFormatter lists them
+    sweep.add_argument("--out", type=Path, default=None,
+                       help="results directory (default: sweeps/PRESET in the current directory); "
+                            "the same command resumes it")
     sweep.add_argument("--jobs", type=int, default=None, help="worker processes (default: the faster choice)")
+    sweep.add_argument("--shard", type=shard_argument, default=None, metavar="K/N",
+                       help="train only the runs at grid positions i with i %% N == K-1 (from 0), into "
+                            "OUT/results.shard-K-of-N.jsonl: N processes, one per K, share one OUT")
     sweep.set_defaults(func=run_sweep_command)
     return parser
 
@@ -87,8 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "optimal" and not args.law:
         args.law = list(laws.LAW_NAMES)
     try:
-        args.func(args)
+        code = args.func(args)  # None, or an exit status (fit: 2 when no approach could be fitted)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    except OSError as error:  # a full disk, a read-only or busy --out: one line, not a traceback
+        print(f"error: {os_error_message(error)}", file=sys.stderr)
+        return 2
+    return code or 0
