@@ -195,3 +195,73 @@ def test_format_intervals_sets_the_refit_against_both_papers():
     assert b_row.split() == ["B", "2085", "1520-4120", "2085", "1042-5810", "410.7"]
     assert e_row.split() == ["E", "1.817", "1.7-1.9", "1.817", "1.769-1.871", "1.693"]
     assert a_row.split() == ["a", "0.5126", "0.49-0.53", "0.5126", "0.4565", "0.454-0.455"]
+
+
+def test_kaplans_loss_prints_as_na_beside_the_massivetext_losses():
+    # Kaplan's L(N, D) is on WebText2 with another tokenizer: not in the MassiveText column.
+    table = calculator.format_allocations(calculator.allocations(1e21))
+    kaplan_row = next(line for line in table.splitlines() if line.startswith("kaplan"))
+    assert kaplan_row.split()[-1] == "n/a"
+    assert f"{laws.compute_optimal('kaplan', 1e21).loss:.3f}" not in table  # 2.140
+    besiroglu_row = next(line for line in table.splitlines() if line.startswith("besiroglu"))
+    assert besiroglu_row.split()[-1] == "2.305"
+
+
+@pytest.mark.parametrize("flops, message", [
+    (1e17, "warning: C = 1e+17 FLOPs is 10x below the budgets the Chinchilla laws were fitted on "
+           "(1e18-1e22 FLOPs): their rows are extrapolations"),
+    (k.GOPHER_FLOPS, "warning: C = 5.76e+23 FLOPs is 58x above the budgets the Chinchilla laws were "
+                     "fitted on (1e18-1e22 FLOPs): their rows are extrapolations"),
+    (1e21, "C = 1e+21 FLOPs lies inside the budgets the Chinchilla laws were fitted on (1e18-1e22 FLOPs)"),
+    (1e18, "C = 1e+18 FLOPs lies inside the budgets the Chinchilla laws were fitted on (1e18-1e22 FLOPs)"),
+])
+def test_fitted_range_note_warns_outside_1e18_to_1e22_flops(flops, message):
+    assert calculator.fitted_range_note(flops) == message
+
+
+def test_fitted_range_brackets_the_extracted_figure_4_points():
+    from scalinglaws.chinchilla_data import load_chinchilla_points
+
+    points = load_chinchilla_points()
+    low, high = calculator.FITTED_FLOPS
+    assert math.floor(math.log10(points.flops.min())) == math.log10(low)  # 1.4e18
+    assert round(math.log10(points.flops.max())) == math.log10(high)  # 1.3e22
+    assert points.params.max() == pytest.approx(calculator.LARGEST_FITTED_PARAMS, rel=0.1)
+
+
+def test_a_1b_cap_at_1e21_flops_costs_0019_nats_and_about_a_fifth_more_compute():
+    # Chapter 7: under the unrounded fit, 1B parameters on 1e21 FLOPs against N_opt = 2.2B.
+    fit = k.CHINCHILLA_UNROUNDED
+    cap = calculator.cost_of_size_cap(fit, 1e9, 1e21)
+    assert cap.loss == pytest.approx(2.3143, abs=1e-4)
+    assert cap.optimal_loss == pytest.approx(2.2955, abs=1e-4)
+    assert cap.loss_penalty == pytest.approx(0.0188, abs=1e-4)
+    # Independently: the budget at which the compute-optimal model reaches the capped loss, by
+    # bisection on a numerically minimised IsoFLOP valley (no closed form of L_opt used).
+    def best_loss(flops):
+        n = calculator.optimal_params_by_search(fit, flops)
+        return float(laws.parametric_loss(fit, n, flops / (6 * n)))
+
+    low, high = math.log(1e20), math.log(1e21)
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        low, high = (low, mid) if best_loss(math.exp(mid)) < cap.loss else (mid, high)
+    assert cap.equivalent_flops == pytest.approx(math.exp(low), rel=1e-6)
+    assert cap.compute_multiplier == pytest.approx(1.22, abs=0.005)
+    # Trained longer instead, the 1B model reaches 2.2955 on about 217B tokens: 1.30x the budget.
+    tokens = cap.catch_up_flops / (6 * 1e9)
+    assert float(laws.parametric_loss(fit, 1e9, tokens)) == pytest.approx(cap.optimal_loss, rel=1e-12)
+    assert cap.catch_up_multiplier == pytest.approx(1.30, abs=0.005)
+
+
+def test_a_cap_above_n_opt_costs_nothing():
+    cap = calculator.cost_of_size_cap(k.BESIROGLU_REFIT, 1e12, 1e21)
+    assert cap.params == cap.optimal_params
+    assert cap.loss_penalty == 0.0 and cap.compute_multiplier == 1.0 and cap.catch_up_multiplier == 1.0
+
+
+def test_tokens_to_match_inverts_eq2_and_is_infinite_below_the_floor():
+    fit = k.CHINCHILLA_UNROUNDED
+    assert float(laws.parametric_loss(fit, 1e9, calculator.tokens_to_match(fit, 1e9, 2.3))) == pytest.approx(2.3)
+    floor = fit.E + fit.A / 1e9**fit.alpha
+    assert calculator.tokens_to_match(fit, 1e9, floor - 1e-9) == math.inf

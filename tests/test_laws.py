@@ -178,3 +178,26 @@ def test_non_embedding_counting_exponent_refuses_impossible_input():
         laws.exponent_counting_non_embedding(1.2, 0.1)
     with pytest.raises(ValueError, match="must exceed -1"):
         laws.exponent_counting_non_embedding(0.5, -1.5)
+
+
+@pytest.mark.parametrize("fit", [k.CHINCHILLA_PRINTED, k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT],
+                         ids=lambda fit: fit.name)
+@pytest.mark.parametrize("flops", [1e18, 1e21, k.GOPHER_FLOPS, 1e26])
+def test_optimal_loss_is_eq2_at_eq4s_allocation_and_inverts(fit, flops):
+    n_opt, d_opt = laws.optimal_allocation(fit, flops)
+    assert laws.optimal_loss(fit, flops) == pytest.approx(float(laws.parametric_loss(fit, n_opt, d_opt)), rel=1e-12)
+    assert laws.flops_for_optimal_loss(fit, float(laws.optimal_loss(fit, flops))) == pytest.approx(flops, rel=1e-9)
+
+
+def test_optimal_loss_falls_as_a_power_of_compute_towards_e():
+    # L_opt(C) - E ~ C^(-alpha beta / (alpha + beta)): 100x the compute divides the excess by 100^0.155.
+    fit = k.CHINCHILLA_UNROUNDED
+    exponent = fit.alpha * fit.beta / (fit.alpha + fit.beta)
+    ratio = (laws.optimal_loss(fit, 1e23) - fit.E) / (laws.optimal_loss(fit, 1e21) - fit.E)
+    assert ratio == pytest.approx(100.0**-exponent, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", [k.CHINCHILLA_UNROUNDED.E, 1.0, math.nan])
+def test_flops_for_optimal_loss_refuses_a_loss_at_or_below_e(loss):
+    with pytest.raises(ValueError, match="above E"):
+        laws.flops_for_optimal_loss(k.CHINCHILLA_UNROUNDED, loss)

@@ -110,6 +110,37 @@ def optimal_flops_for_params(fit: ParametricFit, n_params):
     return 6.0 * (n / g) ** (1.0 / a)
 
 
+def optimal_loss(fit: ParametricFit, flops):
+    """The least loss a budget C buys under ``fit``: Eq. 2 at Eq. 4's allocation.
+
+    With N_opt = G (C/6)^a and D_opt = G^-1 (C/6)^b (Hoffmann Eq. 4), both terms of Eq. 2
+    fall as (C/6)^(-alpha beta / (alpha + beta)), since alpha a = beta b = alpha beta / (alpha + beta):
+
+        L_opt(C) = E + (A G^-alpha + B G^beta) (C/6)^(-alpha beta / (alpha + beta)).
+    """
+    c = require_positive("the compute budget (FLOPs)", flops)
+    return fit.E + _frontier_coefficient(fit) * (c / 6.0) ** (-_frontier_exponent(fit))
+
+
+def flops_for_optimal_loss(fit: ParametricFit, loss: float) -> float:
+    """Invert :func:`optimal_loss`: the budget at which the compute-optimal model reaches ``loss``.
+
+    ``loss`` must lie above the asymptote E, which no finite budget reaches.
+    """
+    if not (np.isfinite(loss) and loss > fit.E):
+        raise ValueError(f"loss must be a finite number above E = {fit.E:.4g} (the fit's asymptote), got {loss!r}")
+    return 6.0 * ((loss - fit.E) / _frontier_coefficient(fit)) ** (-1.0 / _frontier_exponent(fit))
+
+
+def _frontier_exponent(fit: ParametricFit) -> float:
+    return fit.alpha * fit.beta / (fit.alpha + fit.beta)
+
+
+def _frontier_coefficient(fit: ParametricFit) -> float:
+    g = (fit.alpha * fit.A / (fit.beta * fit.B)) ** (1.0 / (fit.alpha + fit.beta))
+    return fit.A * g ** (-fit.alpha) + fit.B * g**fit.beta
+
+
 # --------------------------------------------------------------------------------------
 # One front door for "how should I spend C FLOPs?" under each published law
 # --------------------------------------------------------------------------------------
