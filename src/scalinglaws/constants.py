@@ -94,6 +94,11 @@ class KaplanAllocation:
 
 KAPLAN_ALLOCATION = KaplanAllocation()
 
+#: How Hoffmann et al. 2022 (Section 1) summarise Kaplan's allocation: "given a 10x increase
+#: [in] computational budget", the model should grow 5.5x and its training tokens 1.8x.
+#: Rounded to one decimal these are the factors of a ~ 0.74, not of Eq. 1.7's 0.73 (5.37x, 1.86x).
+HOFFMANN_QUOTED_KAPLAN_TENFOLD = (5.5, 1.8)
+
 #: Kaplan's training set-up (Section 2.2): 3,000 warmup steps, cosine to zero over a fixed
 #: 2.5e5 steps, batch of 512 sequences of 1,024 tokens, on WebText2.
 KAPLAN_WARMUP_STEPS = 3_000
@@ -331,7 +336,11 @@ CHINCHILLA_MAX_LR_RANGE = (2e-4, 1.25e-4)
 # Why Kaplan and Hoffmann disagree
 # ---------------------------------------------------------------------------------------
 
-#: Porian et al. 2024 (Section 3 / Figure 1): exponent a on RefinedWeb as each fix is added.
+#: Porian et al. 2024 (Figure 1, panels a-e, and Section 3): exponent a of N_opt ~ C^a as each
+#: fix is added, all measured on their own runs on RefinedWeb; 0.835 is their reproduction of
+#: Kaplan's set-up, not Kaplan's 0.73. Their three causes (abstract) are the head FLOPs, the
+#: warmup and the per-size tuning; the cosine step tests Hoffmann's hypothesis, and they find
+#: careful learning-rate decay "not essential" (abstract).
 PORIAN_EXPONENT_STEPS = (
     ("Kaplan et al. set-up", 0.835),
     ("count the head (last layer) FLOPs", 0.706),
@@ -339,6 +348,9 @@ PORIAN_EXPONENT_STEPS = (
     ("cosine decay matched to the run", 0.571),
     ("tuned learning rate, batch size and AdamW beta2", 0.497),
 )
+#: Porian et al. 2024 (abstract, Section 3 and Figure 1): the data set of PORIAN_EXPONENT_STEPS
+#: (they repeat the study on OpenWebText2).
+PORIAN_DATASET = "RefinedWeb"
 #: Pearce & Song 2024: local exponent with non-embedding counting over Kaplan's range.
 PEARCE_SONG_NON_EMBEDDING_A = (0.74, 0.78)
 PEARCE_SONG_TOTAL_A = 0.51
