@@ -201,3 +201,12 @@ def test_optimal_loss_falls_as_a_power_of_compute_towards_e():
 def test_flops_for_optimal_loss_refuses_a_loss_at_or_below_e(loss):
     with pytest.raises(ValueError, match="above E"):
         laws.flops_for_optimal_loss(k.CHINCHILLA_UNROUNDED, loss)
+
+
+def test_approach3s_point_estimate_lies_outside_its_own_interval():
+    # Hoffmann Table 2 gives a = 0.46 (0.454-0.455); the unrounded fit's Eq. 4 gives 0.4565 (Chapter 4).
+    low, high = k.TABLE_2[2].a_interval
+    a, _ = laws.allocation_exponents(k.CHINCHILLA_UNROUNDED)
+    assert a == pytest.approx(0.4565, abs=5e-5)
+    assert a - high == pytest.approx(0.0015, abs=5e-5)
+    assert not low <= k.TABLE_2[2].a <= high
