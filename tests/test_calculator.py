@@ -265,3 +265,12 @@ def test_tokens_to_match_inverts_eq2_and_is_infinite_below_the_floor():
     assert float(laws.parametric_loss(fit, 1e9, calculator.tokens_to_match(fit, 1e9, 2.3))) == pytest.approx(2.3)
     floor = fit.E + fit.A / 1e9**fit.alpha
     assert calculator.tokens_to_match(fit, 1e9, floor - 1e-9) == math.inf
+
+
+def test_matching_chinchilla_on_gophers_tokens_is_thousands_of_times_beyond_the_fitted_models():
+    # Chapter 5: the sizes that match Chinchilla on 300B tokens, against the largest fitted model (16B).
+    ratios = {}
+    for fit in (k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT):
+        target = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
+        ratios[fit.name] = calculator.params_to_match(fit, k.GOPHER.tokens, target) / 16e9
+    assert ratios == {"chinchilla-unrounded": pytest.approx(7355, abs=1), "besiroglu": pytest.approx(137, abs=1)}
