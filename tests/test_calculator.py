@@ -208,12 +208,13 @@ def test_kaplans_loss_prints_as_na_beside_the_massivetext_losses():
 
 
 @pytest.mark.parametrize("flops, message", [
-    (1e17, "warning: C = 1e+17 FLOPs is 10x below the budgets the Chinchilla laws were fitted on "
+    (1e17, "warning: C = 1e+17 FLOPs is 10x below the Chinchilla laws' fitted range\n"
            "(1e18-1e22 FLOPs): their rows are extrapolations"),
-    (k.GOPHER_FLOPS, "warning: C = 5.76e+23 FLOPs is 58x above the budgets the Chinchilla laws were "
-                     "fitted on (1e18-1e22 FLOPs): their rows are extrapolations"),
-    (1e21, "C = 1e+21 FLOPs lies inside the budgets the Chinchilla laws were fitted on (1e18-1e22 FLOPs)"),
-    (1e18, "C = 1e+18 FLOPs lies inside the budgets the Chinchilla laws were fitted on (1e18-1e22 FLOPs)"),
+    (k.GOPHER_FLOPS, "warning: C = 5.76e+23 FLOPs is 58x above the Chinchilla laws' fitted range\n"
+                     "(1e18-1e22 FLOPs): their rows are extrapolations"),
+    (1e21, "C = 1e+21 FLOPs is inside the Chinchilla laws' fitted range (1e18-1e22 FLOPs)"),
+    (1e18, "C = 1e+18 FLOPs is inside the Chinchilla laws' fitted range (1e18-1e22 FLOPs)"),
+    (1e22, "C = 1e+22 FLOPs is inside the Chinchilla laws' fitted range (1e18-1e22 FLOPs)"),
 ])
 def test_fitted_range_note_warns_outside_1e18_to_1e22_flops(flops, message):
     assert calculator.fitted_range_note(flops) == message
@@ -274,3 +275,13 @@ def test_matching_chinchilla_on_gophers_tokens_is_thousands_of_times_beyond_the_
         target = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
         ratios[fit.name] = calculator.params_to_match(fit, k.GOPHER.tokens, target) / 16e9
     assert ratios == {"chinchilla-unrounded": pytest.approx(7355, abs=1), "besiroglu": pytest.approx(137, abs=1)}
+
+
+def test_the_same_cap_costs_more_under_the_refit():
+    # Chapter 7's exercise: Besiroglu et al.'s optimum at 1e21 FLOPs lies further from 1B.
+    cap = calculator.cost_of_size_cap(k.BESIROGLU_REFIT, 1e9, 1e21)
+    assert (cap.loss, cap.optimal_loss) == pytest.approx((2.338, 2.305), abs=5e-4)
+    assert cap.loss_penalty == pytest.approx(0.033, abs=5e-4)
+    assert cap.compute_multiplier == pytest.approx(1.44, abs=0.005)
+    assert cap.catch_up_multiplier == pytest.approx(1.83, abs=0.005)
+    assert cap.optimal_params / 1e9 == pytest.approx(2.78, abs=0.005)

@@ -257,14 +257,12 @@ def fitted_range_note(flops: float) -> str:
     on (:data:`FITTED_FLOPS`), and a warning, with how far outside, when it does not."""
     c = float(laws.require_positive("the compute budget (FLOPs)", flops))
     low, high = FITTED_FLOPS
-    span = f"{_decade(low)}-{_decade(high)} FLOPs"
-    if c < low:
-        return (f"warning: C = {c:.3g} FLOPs is {low / c:.2g}x below the budgets the Chinchilla laws "
-                f"were fitted on ({span}): their rows are extrapolations")
-    if c > high:
-        return (f"warning: C = {c:.3g} FLOPs is {c / high:.2g}x above the budgets the Chinchilla laws "
-                f"were fitted on ({span}): their rows are extrapolations")
-    return f"C = {c:.3g} FLOPs lies inside the budgets the Chinchilla laws were fitted on ({span})"
+    span = f"({_decade(low)}-{_decade(high)} FLOPs)"
+    if low <= c <= high:
+        return f"C = {c:.3g} FLOPs is inside the Chinchilla laws' fitted range {span}"
+    where = f"{low / c:.2g}x below" if c < low else f"{c / high:.2g}x above"
+    return (f"warning: C = {c:.3g} FLOPs is {where} the Chinchilla laws' fitted range\n"
+            f"{span}: their rows are extrapolations")
 
 
 @dataclass(frozen=True)
