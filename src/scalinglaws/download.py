@@ -17,7 +17,6 @@ first process fetches, the others wait and then find the file complete.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import http.client
 import os
@@ -30,6 +29,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tqdm import tqdm
+
+try:
+    import fcntl
+except ImportError:  # Windows: downloads work, but two processes filling one cache are not serialised
+    fcntl = None
 
 MIRROR_ENV = "SCALINGLAWS_DATA_MIRROR"
 CACHE_ENV = "SCALINGLAWS_CACHE"
@@ -81,6 +85,9 @@ def locked(path: Path) -> Iterator[None]:
     litter; a waiter that locked the deleted file notices (its file is no longer the one at
     the path) and locks afresh, so two processes never both believe they hold the lock.
     """
+    if fcntl is None:
+        yield
+        return
     lock = path.with_name(path.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     while True:

@@ -28,6 +28,7 @@ try:
 except ImportError:  # Windows: results files are read as anywhere, but not locked
     fcntl = None
 
+from .download import atomic_writer
 from .runs import Run, Runs
 
 RESULTS_NAME = "results.jsonl"
@@ -260,17 +261,13 @@ def directory_locked(directory: Path):
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Make ``path`` hold ``data``, all at once: a crash or a full disk leaves the old file or the
-    new one, never a part (a header cut short is damage that no later run could repair)."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Make ``path`` hold ``data``, all at once and durably: a crash or a full disk leaves the old
+    file or the new one, never a part (a header cut short is damage that no later run could
+    repair). The temporary file and rename are :func:`download.atomic_writer`'s."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def write_new(path: Path, record: dict) -> None:
