@@ -263,9 +263,9 @@ def test_a_cap_above_n_opt_costs_nothing():
 
 def test_tokens_to_match_inverts_eq2_and_is_infinite_below_the_floor():
     fit = k.CHINCHILLA_UNROUNDED
-    assert float(laws.parametric_loss(fit, 1e9, calculator.tokens_to_match(fit, 1e9, 2.3))) == pytest.approx(2.3)
+    assert float(laws.parametric_loss(fit, 1e9, laws.tokens_to_match(fit, 1e9, 2.3))) == pytest.approx(2.3)
     floor = fit.E + fit.A / 1e9**fit.alpha
-    assert calculator.tokens_to_match(fit, 1e9, floor - 1e-9) == math.inf
+    assert laws.tokens_to_match(fit, 1e9, floor - 1e-9) == math.inf
 
 
 def test_matching_chinchilla_on_gophers_tokens_is_thousands_of_times_beyond_the_fitted_models():

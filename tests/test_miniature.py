@@ -11,7 +11,8 @@ import pytest
 from scalinglaws import constants as k
 from scalinglaws import laws
 from scalinglaws.counting import params_total
-from scalinglaws.miniature import committed_record, mis_sizing_penalty, nearest_shape, side_by_side, tokens_to_match
+from scalinglaws.laws import tokens_to_match
+from scalinglaws.miniature import committed_record, mis_sizing_penalty, nearest_shape, side_by_side
 from scalinglaws.reference import sweep_results
 from scalinglaws.sweep import CPU_LADDER, get_preset, run_spec
 

@@ -296,20 +296,6 @@ class SizeCap:
         return self.catch_up_flops / self.flops
 
 
-def tokens_to_match(fit: ParametricFit, params: float, target_loss: float) -> float:
-    """The tokens D on which a model of ``params`` parameters reaches ``target_loss`` under Eq. 2.
-
-    Solves E + A / N^alpha + B / D^beta = target for D; ``math.inf`` when the target lies at or
-    below the D -> infinity floor E + A / N^alpha.
-    """
-    if not np.isfinite(target_loss):
-        raise ValueError(f"target_loss must be a finite loss in nats/token, got {target_loss!r}")
-    gap = target_loss - fit.E - fit.A / float(laws.require_positive("params", params)) ** fit.alpha
-    if gap <= 0:
-        return math.inf
-    return (fit.B / gap) ** (1.0 / fit.beta)
-
-
 def cost_of_size_cap(fit: ParametricFit, max_params: float, flops: float) -> SizeCap:
     """Train at most ``max_params`` parameters on ``flops`` (D = C / 6N): the loss given up against
     Eq. 4's compute-optimal model, and that loss expressed as compute, both ways round.
@@ -322,7 +308,7 @@ def cost_of_size_cap(fit: ParametricFit, max_params: float, flops: float) -> Siz
     loss = float(laws.parametric_loss(fit, n, c / (6.0 * n)))
     best = float(laws.parametric_loss(fit, n_opt, d_opt))
     equivalent = c if n == n_opt else laws.flops_for_optimal_loss(fit, loss)
-    catch_up = c if n == n_opt else 6.0 * n * tokens_to_match(fit, n, best)
+    catch_up = c if n == n_opt else 6.0 * n * laws.tokens_to_match(fit, n, best)
     return SizeCap(fit.name, c, n, loss, float(n_opt), best, float(equivalent), float(catch_up))
 
 

@@ -79,6 +79,20 @@ def parametric_loss(fit: ParametricFit, n_params, tokens):
     return fit.E + fit.A / n**fit.alpha + fit.B / d**fit.beta
 
 
+
+def tokens_to_match(fit: ParametricFit, n_params: float, target_loss: float) -> float:
+    """Invert Eq. 2 for D: the tokens on which a model of ``n_params`` reaches ``target_loss``.
+
+    Solves E + A / N^alpha + B / D^beta = target for D; ``math.inf`` when the target lies at
+    or below the model's D -> infinity floor E + A / N^alpha, which no amount of data reaches.
+    """
+    if not np.isfinite(target_loss):
+        raise ValueError(f"target_loss must be a finite loss, got {target_loss!r}")
+    room = target_loss - fit.E - fit.A / float(require_positive("n_params", n_params)) ** fit.alpha
+    if room <= 0:
+        return float("inf")
+    return float((fit.B / room) ** (1.0 / fit.beta))
+
 def loss_with_infinite_params(fit: ParametricFit, tokens):
     """The limit N -> infinity of Eq. 2: E + B / D^beta, the best any model can do on D tokens."""
     d = require_positive("D", tokens)

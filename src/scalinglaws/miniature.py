@@ -9,8 +9,8 @@ reproduces its loss. This module holds what the chapter needs beyond the sweep a
 
 - :func:`nearest_shape` and :func:`committed_record`: choosing a ladder model, finding its run
   (:func:`scalinglaws.sweep.run_spec` gives the run a sweep would train for ANY ladder shape);
-- :func:`mis_sizing_penalty` and :func:`tokens_to_match`: what Hoffmann's Eq. 2 says about a
-  model of the wrong size on a fixed budget;
+- :func:`mis_sizing_penalty`: what Hoffmann's Eq. 2 says about a model of the wrong size on a
+  fixed budget (the tokens it needs to catch up are :func:`scalinglaws.laws.tokens_to_match`);
 - :func:`side_by_side`: two texts in two columns, for samples of the two models.
 """
 
@@ -61,20 +61,6 @@ def mis_sizing_penalty(alpha: float, beta: float, factor) -> float:
         raise ValueError(f"factor must be positive and finite, got {factor!r}")
     penalty = (beta * k**-alpha + alpha * k**beta) / (alpha + beta) - 1.0
     return float(penalty) if penalty.ndim == 0 else penalty
-
-
-def tokens_to_match(fit: ParametricFit, n_params: float, target: float) -> float:
-    """Tokens D at which a model of ``n_params`` reaches loss ``target`` under ``fit`` (Eq. 2).
-
-    Solves E + A / N^alpha + B / D^beta = target for D; ``math.inf`` when the target lies at
-    or below the model's floor E + A / N^alpha, which no amount of data reaches.
-    """
-    if not n_params > 0:
-        raise ValueError(f"n_params must be positive, got {n_params!r}")
-    room = target - fit.E - fit.A / n_params**fit.alpha
-    if room <= 0:
-        return math.inf
-    return (fit.B / room) ** (1.0 / fit.beta)
 
 
 def side_by_side(left: str, right: str, titles: tuple[str, str] = ("", ""), width: int = 38, gap: int = 4) -> str:
