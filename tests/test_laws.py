@@ -210,3 +210,33 @@ def test_approach3s_point_estimate_lies_outside_its_own_interval():
     assert a == pytest.approx(0.4565, abs=5e-5)
     assert a - high == pytest.approx(0.0015, abs=5e-5)
     assert not low <= k.TABLE_2[2].a <= high
+
+
+@pytest.mark.parametrize(
+    "law, n_opt_billions, d_opt_trillions",
+    [
+        ("chinchilla-unrounded", 40.4, 2.38),  # the paper's "40B" (Hoffmann Section 3.4, papers.md)
+        (k.CHINCHILLA_UNROUNDED, 40.4, 2.38),  # the same fit passed as a fit, not a name
+        ("chinchilla", 32.2, 2.98),  # the rounded coefficients
+        ("besiroglu", 72.2, 1.33),  # Besiroglu et al. 2024: about 18 tokens per parameter
+    ],
+)
+def test_allocation_at_gophers_budget_is_eq4_at_5_76e23(law, n_opt_billions, d_opt_trillions):
+    at_gopher = laws.allocation_at_gophers_budget(law)
+    assert at_gopher.flops == 5.76e23
+    assert at_gopher.params / 1e9 == pytest.approx(n_opt_billions, rel=0.005)
+    assert at_gopher.tokens / 1e12 == pytest.approx(d_opt_trillions, rel=0.005)
+    assert 6 * at_gopher.params * at_gopher.tokens == pytest.approx(k.GOPHER_FLOPS, rel=1e-12)
+
+
+def test_allocation_at_gophers_budget_of_a_fit_matches_the_named_law():
+    by_name = laws.allocation_at_gophers_budget("chinchilla-unrounded")
+    by_fit = laws.allocation_at_gophers_budget(k.CHINCHILLA_UNROUNDED)
+    assert by_fit == by_name
+
+
+def test_kaplan_at_gophers_budget_asks_for_a_model_beyond_gophers_280b():
+    # Kaplan Eq. 1.7, N_opt = 1.3e9 (C / PF-day)^0.73: about 800B non-embedding parameters.
+    kaplan = laws.allocation_at_gophers_budget("kaplan")
+    assert kaplan.params == pytest.approx(1.3e9 * (k.GOPHER_FLOPS / k.PF_DAY) ** 0.73, rel=1e-12)
+    assert kaplan.params > k.GOPHER.params

@@ -205,6 +205,22 @@ def compute_optimal(law: str, flops: float) -> Allocation:
     return Allocation(law, flops, float(n), float(d), float(parametric_loss(fit, n, d)), note)
 
 
+def allocation_at_gophers_budget(law: str | ParametricFit) -> Allocation:
+    """The allocation at Gopher's budget, C = 5.76e23 FLOPs, under one law.
+
+    Gopher's budget is "1 Gopher unit" (Hoffmann Section 4 and Table 3), the budget at which
+    the paper compares its three approaches (Section 3.4) and trains Chinchilla. The book
+    computes this allocation here once; every chapter that quotes it calls this function.
+    ``law`` is a name of :data:`LAW_NAMES` (see :func:`compute_optimal`) or any fit of Eq. 2,
+    such as a refit, for which N_opt and D_opt come from Eq. 4.
+    """
+    if isinstance(law, str):
+        return compute_optimal(law, k.GOPHER_FLOPS)
+    n, d = optimal_allocation(law, k.GOPHER_FLOPS)
+    return Allocation(law.name, k.GOPHER_FLOPS, float(n), float(d), float(parametric_loss(law, n, d)),
+                      "nats/token on MassiveText (Hoffmann Eq. 2)")
+
+
 def exponent_counting_non_embedding(a_total: float, elasticity: float) -> float:
     """The allocation exponent a seen when the same optima are counted Kaplan's way.
 
