@@ -310,46 +310,6 @@ def test_mathjax_is_served_from_the_build(site):
     assert "_static/mathjax/tex-chtml.js" in (site / "book" / "02_counting.html").read_text()
 
 
-def test_student_edition_hides_every_solution(site, tmp_path_factory):
-    """`make student` builds with hide_solutions; no solution text may survive in it."""
-    from scalinglaws.book import write_student_config
-
-    out = tmp_path_factory.mktemp("student")
-    config = write_student_config(REPO / "_config.yml", out / "_config.yml")
-    student = build_site(out, "--config", str(config))
-    solutions = solution_sentences()
-    assert solutions, "no solution found in any chapter: the check below would prove nothing"
-    for doc, sentence in solutions:
-        teacher_text = (site / f"{doc}.html").read_text()
-        student_text = (student / f"{doc}.html").read_text()
-        assert sentence in teacher_text, f"{doc}: solution text {sentence!r} not found in the teacher's edition"
-        assert sentence not in student_text, f"{doc}: solution text {sentence!r} shown in the student edition"
-        assert 'class="solution' not in student_text, f"{doc}: a solution block in the student edition"
-        assert 'class="exercise' in student_text, f"{doc}: the student edition lost its exercises"
-
-
-def solution_sentences() -> list[tuple[str, str]]:
-    """(doc, a plain-text line) from the first prose line of every solution in the book."""
-    found = []
-    for doc in DOCS:
-        path = source_of(doc)
-        text = path.read_text()
-        if path.suffix == ".ipynb":
-            cells = json.loads(text)["cells"]
-            text = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
-        for block in text.split("```{solution}")[1:]:
-            body = block.split("```", 1)[0]
-            for line in body.splitlines()[1:]:
-                words = line.strip()
-                # A line of plain words and digits survives HTML rendering unchanged
-                # (no TeX, no markup, no quotes that Sphinx would make typographic).
-                if (len(words.split()) >= 4 and not words.startswith(":")
-                        and all(ch.isalnum() or ch in " ,.:;%()" for ch in words)):
-                    found.append((doc, words))
-                    break
-    return found
-
-
 def test_toc_lists_only_existing_files():
     for doc in DOCS:
         source_of(doc)
