@@ -45,3 +45,47 @@ def test_warmup_is_short():
 def test_bad_arguments_are_refused(step, total, warmup):
     with pytest.raises(ValueError):
         learning_rate(step, total, PEAK, warmup)
+
+
+# --- warmup-stable-decay (Hagele et al. 2024) -------------------------------------------------
+
+from scalinglaws.schedule import COOLDOWN_SHAPES, cooldown_steps_for, wsd_learning_rate  # noqa: E402
+
+
+def wsd(total=TOTAL, warmup=WARMUP, cooldown=200, shape="1-sqrt"):
+    return np.array([wsd_learning_rate(step, total, PEAK, warmup, cooldown, shape) for step in range(total)])
+
+
+@pytest.mark.parametrize("shape", sorted(COOLDOWN_SHAPES))
+def test_wsd_warms_up_holds_the_peak_then_cools_down_to_zero(shape):
+    lrs = wsd(shape=shape)
+    assert np.array_equal(lrs[:WARMUP], schedule()[:WARMUP])  # the cosine's warmup
+    assert np.all(lrs[WARMUP - 1:TOTAL - 200] == PEAK)  # constant up to the branch point
+    assert lrs[TOTAL - 200] < PEAK and lrs[-1] == 0.0
+    assert np.all(np.diff(lrs[TOTAL - 201:]) < 0)
+
+
+def test_cooldown_shapes_at_half_way():
+    lrs_linear, lrs_sqrt = wsd(shape="linear"), wsd(shape="1-sqrt")
+    half = TOTAL - 200 + 100 - 1  # the 100th of 200 cooldown steps
+    assert lrs_linear[half] == pytest.approx(PEAK / 2)
+    assert lrs_sqrt[half] == pytest.approx(PEAK * (1 - 0.5 ** 0.5))
+
+
+def test_cooldown_steps_round_a_fraction_of_the_run():
+    assert cooldown_steps_for(1000, 0.2) == 200
+    assert cooldown_steps_for(7, 0.2) == 1
+    assert cooldown_steps_for(2, 0.9) == 1  # always leaves a step before it
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_a_cooldown_fraction_outside_zero_one_is_refused(fraction):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        cooldown_steps_for(100, fraction)
+
+
+@pytest.mark.parametrize("warmup, cooldown, shape", [(0, 10, "linear"), (95, 10, "linear"), (5, 0, "linear"),
+                                                     (5, 100, "linear"), (5, 10, "cosine")])
+def test_bad_wsd_arguments_are_refused(warmup, cooldown, shape):
+    with pytest.raises(ValueError):
+        wsd_learning_rate(0, 100, PEAK, warmup, cooldown, shape)

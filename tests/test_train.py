@@ -150,3 +150,24 @@ def test_train_model_returns_the_model_whose_loss_train_reports(shakespeare):
     with torch.no_grad():
         _, loss = model.eval()(windows[:, :-1], windows[:, 1:])
     assert loss.item() == pytest.approx(result.final_loss, rel=1e-5)
+
+
+def test_wsd_config_settings_and_refusals():
+    """A 'wsd' run states its schedule in its settings (so its hash differs from the cosine run's);
+    a cooldown outside (0, 1), a cooldown on a cosine run or a warmup past the cooldown is refused."""
+    from dataclasses import replace
+
+    from scalinglaws.counting import TransformerShape
+    from scalinglaws.train import TrainConfig
+
+    cosine = TrainConfig(shape=TransformerShape(1, 8, 1, n_ctx=16), steps=100, batch_size=2, peak_lr=1e-3)
+    wsd = replace(cosine, schedule="wsd")
+    assert "schedule" not in cosine.to_dict() and wsd.to_dict()["schedule"] == "wsd"
+    assert (wsd.cooldown_steps, wsd.stable_steps, wsd.warmup) == (20, 80, 5)
+    assert [wsd.learning_rate(s) for s in (4, 79)] == [1e-3, 1e-3] and wsd.learning_rate(99) == 0.0
+    for bad in (dict(cooldown_fraction=1.0), dict(cooldown_fraction=0.0), dict(warmup_steps=81),
+                dict(cooldown_shape="cosine"), dict(schedule_steps=200), dict(schedule="constant")):
+        with pytest.raises(ValueError):
+            replace(wsd, **bad)
+    with pytest.raises(ValueError, match="belong to schedule='wsd'"):
+        replace(cosine, cooldown_fraction=0.3)

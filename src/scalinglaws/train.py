@@ -8,6 +8,8 @@ nanoGPT's ``train.py`` reduced to what a scaling-law run needs:
   stretched over EXACTLY the planned number of steps (Hoffmann et al. 2022, App. B).
   ``TrainConfig.schedule_steps`` plans the cycle for more steps than the run takes, to
   reproduce App. B's finding (Figure A1) that an overlong cycle hurts the final loss.
+  ``schedule="wsd"`` trains with warmup-stable-decay instead (Hagele et al. 2024), whose
+  constant phase lets :mod:`scalinglaws.branches` cool one run down at several lengths.
 - Random windows of ``n_ctx + 1`` bytes from the training split, drawn from a seeded
   generator: the same seed gives the same batches and, on CPU, the same losses.
 - Held-out loss on a FIXED validation subset (evenly spaced windows of the validation
@@ -29,7 +31,7 @@ import torch
 
 from .counting import TransformerShape
 from .model import GPT
-from .schedule import learning_rate, warmup_steps_for
+from .schedule import COOLDOWN_SHAPES, cooldown_steps_for, learning_rate, warmup_steps_for, wsd_learning_rate
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,14 @@ class TrainConfig:
     # Longer than ``steps`` means the schedule was planned for a longer run that stops early
     # (Hoffmann et al. 2022, App. B, Figure A1: cycle lengths 1x to 5x the training steps).
     schedule_steps: int | None = None
+    # "cosine" (the default, above) or "wsd": warmup, constant peak, then a cooldown to zero over
+    # the last ``cooldown_fraction`` of the steps, shaped ``cooldown_shape`` (Hagele et al. 2024).
+    schedule: str = "cosine"
+    cooldown_fraction: float = 0.2
+    cooldown_shape: str = "1-sqrt"
+    # Warmup in steps, overriding warmup_fraction/warmup_max_steps: the branches of one WSD run
+    # share its warmup whatever their lengths (scalinglaws.wsd_plan sets it). None: from the fraction.
+    warmup_steps: int | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 2 or self.batch_size < 1:
@@ -65,11 +75,52 @@ class TrainConfig:
         if self.schedule_steps is not None and self.schedule_steps < self.steps:
             raise ValueError(f"schedule_steps must be at least steps={self.steps} (a cosine cycle as long "
                              f"as the run or longer), got {self.schedule_steps}")
+        if self.schedule not in ("cosine", "wsd"):
+            raise ValueError(f"unknown schedule {self.schedule!r}: choose 'cosine' or 'wsd'")
+        if self.schedule == "cosine" and (self.cooldown_fraction, self.cooldown_shape) != (0.2, "1-sqrt"):
+            raise ValueError("cooldown_fraction and cooldown_shape belong to schedule='wsd'; a cosine run has no "
+                             "cooldown")
+        if self.schedule == "wsd":
+            if self.schedule_steps is not None:
+                raise ValueError("schedule_steps plans a cosine cycle; a 'wsd' run's cooldown ends with the run")
+            if self.cooldown_shape not in COOLDOWN_SHAPES:
+                raise ValueError(f"unknown cooldown shape {self.cooldown_shape!r}; choose one of "
+                                 f"{sorted(COOLDOWN_SHAPES)}")
+            cooldown_steps_for(self.steps, self.cooldown_fraction)  # refuses a fraction outside (0, 1)
+        if self.warmup_steps is not None and not 0 < self.warmup_steps <= self.stable_steps:
+            raise ValueError(f"warmup_steps={self.warmup_steps} must be positive and end before the "
+                             f"{'cooldown' if self.schedule == 'wsd' else 'last step'} "
+                             f"(at most {self.stable_steps} steps)")
 
     @property
     def cycle_steps(self) -> int:
         """Steps the warmup + cosine schedule is planned for (``schedule_steps`` or ``steps``)."""
         return self.steps if self.schedule_steps is None else self.schedule_steps
+
+    @property
+    def cooldown_steps(self) -> int:
+        """Steps of a 'wsd' run's cooldown (0 for a cosine run)."""
+        return cooldown_steps_for(self.steps, self.cooldown_fraction) if self.schedule == "wsd" else 0
+
+    @property
+    def stable_steps(self) -> int:
+        """Steps before the cooldown of a 'wsd' run (its branch point); a cosine run's steps - 1."""
+        return self.steps - self.cooldown_steps if self.schedule == "wsd" else self.cycle_steps - 1
+
+    @property
+    def warmup(self) -> int:
+        """Warmup steps: ``warmup_steps`` if set, else a fraction of the planned schedule."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        # Warmup and cosine are both part of the plan, so both follow the planned cycle length.
+        return warmup_steps_for(self.cycle_steps, self.warmup_fraction, self.warmup_max_steps)
+
+    def learning_rate(self, step: int) -> float:
+        """The peak-scaled learning rate of optimizer step ``step`` (0-based) under this run's schedule."""
+        if self.schedule == "wsd":
+            return wsd_learning_rate(step, self.steps, self.peak_lr, self.warmup, self.cooldown_steps,
+                                     self.cooldown_shape)
+        return learning_rate(step, self.cycle_steps, self.peak_lr, self.warmup)
 
     @property
     def tokens_per_step(self) -> int:
@@ -86,6 +137,11 @@ class TrainConfig:
         settings = asdict(self)
         if self.schedule_steps is None:
             del settings["schedule_steps"]
+        if self.schedule == "cosine":  # likewise for the fields WSD added
+            for name in ("schedule", "cooldown_fraction", "cooldown_shape"):
+                del settings[name]
+        if self.warmup_steps is None:
+            del settings["warmup_steps"]
         return settings
 
 
@@ -206,52 +262,100 @@ def train(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
 def train_model(config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
                 engine: Engine | None = None, eval_windows: torch.Tensor | None = None) -> tuple[GPT, TrainResult]:
     """:func:`train`, also returning the trained model (to sample from it, for instance)."""
-    engine = engine or Engine.default()
-    shape = config.shape
-    torch.manual_seed(config.seed)
-    model = GPT(shape).to(engine.device)
-    step_model = torch.compile(model) if engine.compile else model
-    optimizer = make_optimizer(model, config)
-    sampler = BatchSampler(train_tokens, config.batch_size, shape.n_ctx, config.seed, engine.device)
-    if eval_windows is None:
-        eval_windows = validation_windows(val_tokens, config.eval_sequences, shape.n_ctx)
-    eval_at = set(eval_schedule(config.steps, config.n_eval_points, config.first_eval_fraction))
-    eval_batch = max(config.batch_size, 64)
-    # Warmup and cosine are both part of the plan, so both follow the planned cycle length.
-    warmup = warmup_steps_for(config.cycle_steps, config.warmup_fraction, config.warmup_max_steps)
-    blow_up = math.log(shape.vocab_size) + config.divergence_margin
+    run = RunState(config, train_tokens, val_tokens, engine, eval_windows)
+    run.advance(config.steps, config.learning_rate, eval_schedule(config.steps, config.n_eval_points,
+                                                                  config.first_eval_fraction))
+    return run.model, run.result_for(config)
 
-    result = TrainResult(final_loss=float("nan"))
-    start = time.perf_counter()
-    for step in range(config.steps):
-        lr = learning_rate(step, config.cycle_steps, config.peak_lr, warmup)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        inputs, targets = sampler.next()
-        with autocast(engine):
-            _, loss = step_model(inputs, targets)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        done = step + 1
-        if step == 0 or done % engine.check_every == 0 or done in eval_at:
-            value = loss.item()
-            if step == 0:
-                result.initial_loss = value
-            if not math.isfinite(value) or (done > warmup and value > blow_up):
-                result.diverged = True
+
+class RunState:
+    """A run in progress: model, optimizer, batch generator and the held-out losses so far.
+
+    :func:`train_model` advances one from step 0 to the end. :mod:`scalinglaws.branches`
+    advances one along a WSD run's constant phase, saves it at each branch point
+    (:meth:`state_dict`) and cools a copy down, which is why the loop lives here, in one place.
+    """
+
+    def __init__(self, config: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
+                 engine: Engine | None = None, eval_windows: torch.Tensor | None = None):
+        self.engine = engine = engine or Engine.default()
+        self.config = config
+        shape = config.shape
+        torch.manual_seed(config.seed)
+        self.model = GPT(shape).to(engine.device)
+        self.step_model = torch.compile(self.model) if engine.compile else self.model
+        self.optimizer = make_optimizer(self.model, config)
+        self.sampler = BatchSampler(train_tokens, config.batch_size, shape.n_ctx, config.seed, engine.device)
+        if eval_windows is None:
+            eval_windows = validation_windows(val_tokens, config.eval_sequences, shape.n_ctx)
+        self.eval_windows = eval_windows
+        self.eval_batch = max(config.batch_size, 64)
+        self.blow_up = math.log(shape.vocab_size) + config.divergence_margin
+        self.step = 0  # optimizer steps done
+        self.held_out: dict[int, float] = {}  # step -> held-out loss after it
+        self.initial_loss = float("nan")
+        self.diverged = False
+        self.wall_time_s = 0.0
+
+    def advance(self, until: int, lr_of_step, eval_at) -> None:
+        """Train from ``self.step`` up to ``until`` steps done, with learning rate ``lr_of_step(step)``,
+        evaluating after every step listed in ``eval_at``; stops early if the run diverges."""
+        config, engine, model, optimizer = self.config, self.engine, self.model, self.optimizer
+        eval_at = set(eval_at)
+        start = time.perf_counter()
+        for step in range(self.step, until):
+            if self.diverged:
                 break
-        if done in eval_at:
-            held_out = evaluate(step_model, eval_windows, eval_batch, engine)
-            if not math.isfinite(held_out):
-                result.diverged = True
-                break
-            result.curve_tokens.append(done * config.tokens_per_step)
-            result.curve_loss.append(held_out)
-    result.steps_done = done
-    result.tokens_seen = done * config.tokens_per_step
-    result.wall_time_s = time.perf_counter() - start
-    if not result.diverged:
-        result.final_loss = result.curve_loss[-1]
-    return model, result
+            lr = lr_of_step(step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            inputs, targets = self.sampler.next()
+            with autocast(engine):
+                _, loss = self.step_model(inputs, targets)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            done = self.step = step + 1
+            if step == 0 or done % engine.check_every == 0 or done in eval_at:
+                value = loss.item()
+                if step == 0:
+                    self.initial_loss = value
+                if not math.isfinite(value) or (done > config.warmup and value > self.blow_up):
+                    self.diverged = True
+                    break
+            if done in eval_at:
+                held_out = evaluate(self.step_model, self.eval_windows, self.eval_batch, engine)
+                if not math.isfinite(held_out):
+                    self.diverged = True
+                    break
+                self.held_out[done] = held_out
+        self.wall_time_s += time.perf_counter() - start
+
+    def result_for(self, config: TrainConfig) -> TrainResult:
+        """The result of the run ``config`` describes, which this state has just finished: its curve
+        at ``config``'s evaluation steps (a branch shares the points before its branch point)."""
+        result = TrainResult(final_loss=float("nan"), diverged=self.diverged, steps_done=self.step,
+                             tokens_seen=self.step * config.tokens_per_step, wall_time_s=self.wall_time_s,
+                             initial_loss=self.initial_loss)
+        for step in eval_schedule(config.steps, config.n_eval_points, config.first_eval_fraction):
+            if step in self.held_out and step <= self.step:
+                result.curve_tokens.append(step * config.tokens_per_step)
+                result.curve_loss.append(self.held_out[step])
+        if not self.diverged:
+            result.final_loss = result.curve_loss[-1]
+        return result
+
+    # Checkpoints (scalinglaws.branches): everything the next step depends on.
+    def state_dict(self) -> dict:
+        return {"step": self.step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "generator": self.sampler.generator.get_state(), "held_out": dict(self.held_out),
+                "initial_loss": self.initial_loss, "diverged": self.diverged, "wall_time_s": self.wall_time_s}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sampler.generator.set_state(state["generator"])
+        self.step, self.held_out = state["step"], dict(state["held_out"])
+        self.initial_loss, self.diverged = state["initial_loss"], state["diverged"]
+        self.wall_time_s = state["wall_time_s"]
