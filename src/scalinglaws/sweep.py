@@ -120,8 +120,11 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         s = self.config.shape
-        return (f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}"
-                f"-b{self.config.batch_size}-lr{self.config.peak_lr:.3g}-seed{self.config.seed}")
+        run_id = (f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}"
+                  f"-b{self.config.batch_size}-lr{self.config.peak_lr:.3g}-seed{self.config.seed}")
+        if self.config.schedule == "wsd":  # cosine runs keep the ids their committed records have
+            run_id += f"-wsd{self.config.cooldown_fraction:g}-{self.config.cooldown_shape}"
+        return run_id
 
     @property
     def flops(self) -> float:
