@@ -1,8 +1,9 @@
-"""Command line: ``python -m scalinglaws optimal | fit | sweep``.
+"""Command line: ``python -m scalinglaws optimal | fit | sweep | plan``.
 
     python -m scalinglaws optimal --flops 5.76e23 --law chinchilla-unrounded
     python -m scalinglaws fit runs.csv --bootstrap 200
     python -m scalinglaws sweep --preset demo --jobs 2
+    python -m scalinglaws plan --preset cpu --cooldown 0.2
 """
 
 from __future__ import annotations
@@ -101,6 +102,27 @@ def run_sweep_command(args: argparse.Namespace) -> None:
     print(f"results: {path}")
 
 
+def run_plan_command(args: argparse.Namespace) -> None:
+    from . import wsd_plan
+    from .sweep import build_grid, get_preset
+
+    specs = build_grid(get_preset(args.preset))
+    if all(spec.config.schedule == "cosine" for spec in specs):
+        specs = wsd_plan.as_wsd(specs, args.cooldown)
+    print(f"preset {args.preset!r} with WSD branches (cooldown {specs[0].config.cooldown_fraction:g} of each run):")
+    print(wsd_plan.describe(wsd_plan.plan(specs)))
+
+
+def cooldown_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.2, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"the cooldown fraction must lie strictly between 0 and 1, got {text!r}")
+    return value
+
+
 def shard_argument(text: str):
     """``--shard K/N`` as a :class:`results.Shard`; anything else is a usage error."""
     from .results import Shard
@@ -160,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train only the runs at grid positions i with i %% N == K-1 (from 0), into "
                             "OUT/results.shard-K-of-N.jsonl: N processes, one per K, share one OUT")
     sweep.set_defaults(func=run_sweep_command)
+
+    plan = commands.add_parser("plan", help="the WSD trunks and branches that would train a preset's grid, "
+                                            "and their FLOPs against independent runs",
+                               formatter_class=PresetHelpFormatter)
+    plan.add_argument("--preset", required=True, help="the grid to plan")
+    plan.add_argument("--cooldown", type=cooldown_fraction, default=0.2,
+                      help="cooldown as a fraction of each run, for a cosine preset (default 0.2)")
+    plan.set_defaults(func=run_plan_command)
     return parser
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import counting
+from . import branches, counting, wsd_plan
 from .counting import TransformerShape
 from .results import (RESULTS_NAME, Shard, append_record, check_header, directory_locked, load_results,  # noqa: F401
                       locked, repair, results_files, results_name, results_to_runs, write_atomically, write_new)
@@ -84,6 +84,9 @@ class Preset:
     # Plan every run's cosine cycle for the grid's longest run, in tokens, instead of for the run's
     # own length: Kaplan et al. (2020, Section 2.2) trained every model with one fixed schedule.
     fixed_horizon: bool = False
+    # Train with warmup-stable-decay and this cooldown fraction instead of the cosine, the runs that
+    # differ only in length cooled down from one shared constant-rate run (scalinglaws.wsd_plan).
+    wsd_cooldown: float | None = None
 
     def batch_for(self, budget: float) -> int:
         """Sequences per step: ``small_batch`` for budgets below ``small_batch_below``, else ``batch_size``."""
@@ -163,9 +166,10 @@ def run_spec(preset: Preset, budget: float, shape: TransformerShape, seed: int |
     the cosine cycle ends with the run. For a (budget, shape) of the grid this IS the grid's
     run (same run id and settings hash): :func:`build_grid` is made of these.
     """
-    if preset.fixed_horizon:
-        raise ValueError(f"preset {preset.name!r} plans every cosine cycle for the grid's longest run, "
-                         "which a single run cannot know; use the grid (sweep.build_grid) instead")
+    if preset.fixed_horizon or preset.wsd_cooldown is not None:
+        raise ValueError(f"preset {preset.name!r} plans every run with the grid (the longest run's cosine "
+                         "cycle, or a warmup shared by a WSD run's branches), which a single run cannot know; "
+                         "use the grid (sweep.build_grid) instead")
     if not budget > 0:
         raise ValueError(f"the budget must be a positive number of FLOPs, got {budget!r}")
     steps = _steps(preset, budget, shape)
@@ -181,6 +185,8 @@ def build_grid(preset: Preset) -> list[RunSpec]:
     specs = [_matched_run(preset, budget, shape, preset.seed)
              for budget in preset.budgets for shape in preset.shapes_for(budget)
              if _steps(preset, budget, shape) >= preset.min_steps]
+    if preset.wsd_cooldown is not None:
+        return wsd_plan.as_wsd(specs, preset.wsd_cooldown)
     return _with_fixed_horizon(specs) if preset.fixed_horizon else specs
 
 
@@ -386,10 +392,39 @@ def run_one(spec: RunSpec, engine: Engine | None = None) -> dict:
     """Train one run and return its results record (never raises on divergence)."""
     engine = engine or Engine.default()
     train_tokens, val_tokens = _splits(spec.corpus)
+    result = train(spec.config, train_tokens, val_tokens, engine, eval_windows=_eval_windows(spec))
+    return record_of(spec, result, engine)
+
+
+def _eval_windows(spec: RunSpec) -> torch.Tensor:
+    """The fixed validation windows of ``spec``'s corpus and context, made once per worker."""
     key = (spec.corpus, spec.config.eval_sequences, spec.config.shape.n_ctx)
     if key not in _WORKER:
-        _WORKER[key] = validation_windows(val_tokens, spec.config.eval_sequences, spec.config.shape.n_ctx)
-    result = train(spec.config, train_tokens, val_tokens, engine, eval_windows=_WORKER[key])
+        _WORKER[key] = validation_windows(_splits(spec.corpus)[1], spec.config.eval_sequences,
+                                          spec.config.shape.n_ctx)
+    return _WORKER[key]
+
+
+def run_trunk(trunk: wsd_plan.Trunk, out_dir: Path, code_versions: dict, engine: Engine | None = None) -> list[dict]:
+    """Train a WSD trunk and its branches (scalinglaws.branches) and return their records; each is also
+    saved beside the trunk's checkpoints as it finishes, so a killed sweep keeps it."""
+    engine = engine or Engine.default()
+    train_tokens, val_tokens = _splits(trunk.branches[0].corpus)
+    directory = branches.checkpoint_dir(out_dir, trunk)
+    records = []
+
+    def keep(spec: RunSpec, result, info: dict) -> None:
+        record = {**record_of(spec, result, engine), "branch": info, "versions": code_versions}
+        branches.save_record(directory, record)
+        records.append(record)
+
+    branches.train_trunk(trunk, train_tokens, val_tokens, directory, keep, engine,
+                         eval_windows=_eval_windows(trunk.branches[0]))
+    return records
+
+
+def record_of(spec: RunSpec, result, engine: Engine) -> dict:
+    """The results record of a finished (or diverged) run: what it was, what it gave, where it ran."""
     shape = spec.config.shape
     n_params = counting.params_total(shape)
     return {
@@ -558,26 +593,51 @@ def run_specs(name: str, description: str, specs: list[RunSpec], out_dir: Path, 
 
 
 def _train_into(path: Path, pending: list[RunSpec], jobs: int, progress: bool) -> None:
-    """Train ``pending``, longest first, appending each record to ``path`` as it finishes."""
+    """Train ``pending``, longest first, appending each record to ``path`` as it finishes.
+
+    Runs that differ only in length under the WSD schedule train as one trunk with branches
+    (:mod:`scalinglaws.wsd_plan`); a branch a killed sweep finished is appended from the record
+    it saved beside its checkpoints, not trained again.
+    """
     if not pending:
         return
-    # Longest runs first keeps the workers busy until the end.
-    pending = sorted(pending, key=lambda spec: spec.flops, reverse=True)
     # The code that trains is the code loaded now, when the workers start: record its commit,
     # not the checkout's state when each run ends (it may have moved on during a long sweep).
     code_versions = versions()
+    out_dir = path.parent
+    saved = branches.saved_records(out_dir, {spec.run_id: spec.settings_hash() for spec in pending})
+    for record in saved:
+        with _explained("recording a branch a previous sweep finished", path):
+            append_record(path, record)
+    done = {record["run_id"] for record in saved}
+    pending = [spec for spec in pending if spec.run_id not in done]
+    # Longest work first keeps the workers busy until the end.
+    work = sorted(wsd_plan.plan(pending), key=_flops_of, reverse=True)
+    tasks = [(item, out_dir, code_versions) for item in work]
     # The bar closes before an error propagates, so the error is the last line printed.
-    with _progress(sum(spec.flops for spec in pending), progress) as bar, _trained(pending, jobs) as records:
+    with _progress(sum(spec.flops for spec in pending), progress) as bar, _trained(tasks, jobs) as records:
         for record in records:
             with _explained("recording a finished run", path):
-                append_record(path, {**record, "versions": code_versions})
+                append_record(path, {"versions": code_versions, **record})
             _update_readme(path.parent)
             bar.update(record["flops_6nd"])
 
 
+def _flops_of(item) -> float:
+    return item.flops
+
+
+def _run_task(task: tuple) -> list[dict]:
+    """A worker's unit of work: one run, or one WSD trunk with its branches; their records."""
+    item, out_dir, code_versions = task
+    if isinstance(item, wsd_plan.Trunk):
+        return run_trunk(item, out_dir, code_versions)
+    return [run_one(item)]
+
+
 @contextmanager
-def _trained(pending: list[RunSpec], jobs: int):
-    """The records of ``pending`` as they finish; leaving the block stops the workers.
+def _trained(tasks: list[tuple], jobs: int):
+    """The records of ``tasks`` as they finish; leaving the block stops the workers.
 
     On a CPU every run trains in a spawned worker with one thread, however many runs are
     pending, so a run's loss does not depend on how the sweep was split or resumed (2 threads
@@ -585,11 +645,11 @@ def _trained(pending: list[RunSpec], jobs: int):
     """
     engine = Engine.default()
     if engine.device != "cpu" and jobs == 1:
-        yield (run_one(spec, engine) for spec in pending)
+        yield (record for task in tasks for record in _run_task(task))
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(min(jobs, len(pending)), initializer=_init_worker, initargs=(os.getpid(),)) as pool:
-        yield pool.imap_unordered(run_one, pending)
+    with context.Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(os.getpid(),)) as pool:
+        yield (record for records in pool.imap_unordered(_run_task, tasks) for record in records)
 
 
 # --------------------------------------------------------------------------------------
