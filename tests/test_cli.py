@@ -48,3 +48,23 @@ def test_unknown_law_is_a_usage_error():
     result = run_cli("optimal", "--flops", "1e20", "--law", "gpt5")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr and "chinchilla-unrounded" in result.stderr
+
+
+def test_plan_prints_the_trunks_and_the_flop_ratio_of_a_preset(capsys):
+    """smoke: the same 3 shapes at 1e9 and 3e9 FLOPs (3x longer), so 3 trunks, each costing
+    0.8 * 3 + 0.2 * (1 + 3) = 3.2 of the 4 units two runs cost alone: ratio 0.8 up to the rounding
+    of steps and cooldowns."""
+    assert main(["plan", "--preset", "smoke", "--cooldown", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "3 trained units (3 WSD trunks) for 6 runs" in out
+    assert float(out.split("ratio ")[-1]) == pytest.approx(0.8, abs=0.003)
+
+
+@pytest.mark.parametrize("args, message", [(["--preset", "smoke", "--cooldown", "1"], "strictly between 0 and 1"),
+                                           (["--preset", "nope"], "unknown preset 'nope'")])
+def test_plan_refuses_bad_input_with_exit_status_2(capsys, args, message):
+    try:
+        status = main(["plan", *args])
+    except SystemExit as exit:  # argparse's usage errors
+        status = exit.code
+    assert status == 2 and message in capsys.readouterr().err
