@@ -380,3 +380,12 @@ def test_figures_draw_a_chosen_approach(synthetic_sweep):
     plt.close(fig)
     with pytest.raises(ValueError, match="approaches must be a selection of 1, 2 and 3"):
         analysis.plot_allocation(synthetic_sweep, approaches=(4,))
+
+
+def test_chinchillas_twenty_tokens_per_parameter_are_about_eighty_bytes():
+    # Hoffmann Table 1: 1.4T tokens for 70B parameters; at about 4 bytes per token of English.
+    from scalinglaws.analysis import BYTES_PER_TOKEN_ENGLISH, CHINCHILLA_BYTES_PER_PARAM, CHINCHILLA_TOKENS_PER_PARAM
+
+    assert CHINCHILLA_TOKENS_PER_PARAM == pytest.approx(20.0)
+    assert CHINCHILLA_BYTES_PER_PARAM == pytest.approx(80.0)
+    assert CHINCHILLA_BYTES_PER_PARAM == BYTES_PER_TOKEN_ENGLISH * CHINCHILLA_TOKENS_PER_PARAM

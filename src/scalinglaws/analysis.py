@@ -44,6 +44,12 @@ APPROACHES = ("1. training curves", "2. IsoFLOP profiles", "3. parametric loss")
 APPROACH_COLOURS = ("C0", "C1", "C2")
 #: Chinchilla's rule of thumb: 1.4T tokens for 70B parameters (Hoffmann Table 1), 20 per parameter.
 CHINCHILLA_TOKENS_PER_PARAM = constants.CHINCHILLA.tokens / constants.CHINCHILLA.params
+#: English averages about 4 bytes per sub-word token (a rule of thumb for GPT-style tokenizers, not
+#: measured for Chinchilla's SentencePiece tokenizer): the factor that puts a token count in this
+#: book's unit, bytes, to the order of magnitude.
+BYTES_PER_TOKEN_ENGLISH = 4
+#: Chinchilla's 20 tokens per parameter in bytes per parameter: about 80.
+CHINCHILLA_BYTES_PER_PARAM = BYTES_PER_TOKEN_ENGLISH * CHINCHILLA_TOKENS_PER_PARAM
 #: The published exponents drawn for reference: Chinchilla (Hoffmann Table 2, Approach 1) and
 #: Kaplan et al. (2020, Eq. 1.7 and Section 6.1), as in Table 2's last row.
 REFERENCE_SLOPES = {"Chinchilla": constants.TABLE_2[0], "Kaplan": constants.TABLE_2[3]}
