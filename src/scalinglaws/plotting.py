@@ -1,5 +1,8 @@
-"""One look for every figure in the book: white background (safe in dark mode), labelled
-axes, log scales for power laws.
+"""One look for every figure in the book: white background, labelled axes, log scales for
+power laws, and inline figures drawn at twice their size in pixels, so they stay sharp on a
+high-density screen (the website shows them at their normal size).
+
+The website turns the white figures dark in its dark theme (``book/_static/book.css``).
 
 Usage in a chapter::
 
@@ -32,6 +35,31 @@ BOOK_STYLE = {
 def use_book_style() -> None:
     """Apply the book's matplotlib settings for the rest of the session."""
     mpl.rcParams.update(BOOK_STYLE)
+    show_inline_figures_at_twice_the_pixels()
+
+
+def show_inline_figures_at_twice_the_pixels() -> None:
+    """In a Jupyter kernel, render inline figures as "retina" PNGs.
+
+    The PNG holds twice the pixels in each direction and its display metadata halves them
+    back, so a figure keeps its size on the page (and the website's ``<img>`` its width) but
+    is sharp at a device pixel ratio of 2. ``figure.dpi`` stays 100, so a figure's text
+    stand-in ("<Figure size 640x420 with 1 Axes>"), which nbval compares, is unchanged.
+    Outside a kernel (a script, the tests) this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    from matplotlib_inline.backend_inline import InlineBackend, set_matplotlib_formats
+
+    # The backend resets the formats to its configured ones when it is first activated,
+    # which can happen after this call (at the first figure): configure it as well.
+    InlineBackend.instance().figure_formats = {"retina"}
+    set_matplotlib_formats("retina")
 
 
 def loglog_axes(xlabel: str, ylabel: str, title: str | None = None, ax=None):
