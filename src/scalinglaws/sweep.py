@@ -18,6 +18,12 @@ rerunning the same command skips the finished runs. One sweep writes a results f
 time (a second is refused); ``--shard K/N`` splits a grid between processes, each writing
 its own ``results.shard-K-of-N.jsonl`` into the same directory. Every CPU run trains in a
 worker process on one thread, so its loss is the same however the sweep ran.
+
+A preset with ``wsd_cooldown`` trains warmup-stable-decay runs instead of cosine ones; the
+runs of its grid that differ only in length are one constant-rate trunk, cooled down at each
+length from a checkpoint (:mod:`scalinglaws.wsd_plan`, :mod:`scalinglaws.branches`), and
+each branch's record is a run's record plus a ``branch`` entry (its trunk, branch point, and
+the FLOPs of its cooldown and of the trunk it shared).
 """
 
 from __future__ import annotations
