@@ -16,11 +16,15 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 book: $(VENV)/installed.stamp
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
-# The student edition: the same book with every exercise's solution hidden, built from
-# _config.yml plus `hide_solutions: true` into _build/student/_build/html.
+# The student edition: every exercise, no solution. scalinglaws.student_edition writes
+# solution-free copies of the chapters (and the tree around them) into $(STUDENT)/source;
+# the site is built from that tree into $(STUDENT)/_build/html, so its page sources and
+# .ipynb downloads are those copies, and its Colab and Binder buttons open them from the
+# branch `student_edition.branch` of `repository.url` (README.md: publishing them there).
+STUDENT ?= _build/student
 student: $(VENV)/installed.stamp
-	$(PYTHON) -m scalinglaws.book student-config _config.yml _build/student/_config.yml
-	$(VENV)/bin/jupyter-book build . --config _build/student/_config.yml --path-output _build/student \
+	$(PYTHON) -m scalinglaws.student_edition source . $(STUDENT)/source
+	$(VENV)/bin/jupyter-book build $(STUDENT)/source --path-output $(STUDENT) \
 		--warningiserror --nitpick --keep-going --all
 
 browser:

@@ -84,30 +84,6 @@ def test_chapter_imports_in_one_place(path):
     assert not late, f"{path.name}: code cells {late} import; keep every import in the imports cell"
 
 
-def test_student_config_hides_solutions_and_sources(tmp_path):
-    out = book.write_student_config(REPO / "_config.yml", tmp_path / "student.yml")
-    student = yaml.safe_load(out.read_text())
-    assert student["sphinx"]["config"]["hide_solutions"] is True
-    assert student["sphinx"]["config"]["html_copy_source"] is False
-    # Everything else is the book's own configuration.
-    for key in ("repository", "launch_buttons", "bibtex_bibfiles", "execute"):
-        assert student[key] == CONFIG[key]
-
-
-def test_student_config_rejects_a_file_that_is_not_a_config(tmp_path):
-    bad = tmp_path / "bad.yml"
-    bad.write_text("- just\n- a list\n")
-    with pytest.raises(ValueError, match="not a Jupyter Book configuration"):
-        book.write_student_config(bad, tmp_path / "out.yml")
-
-
-def test_no_gated_solutions():
-    """sphinx-exercise's hide_solutions drops a `solution` directive but not the cells between
-    `solution-start` and `solution-end`: the student edition would show them."""
-    gated = [path.name for path in CHAPTERS if "{solution-start}" in path.read_text()]
-    assert not gated, f"chapters with gated solutions, which the student edition would leak: {gated}"
-
-
 #: Code blocks in ``python``, or ``ipython3`` for ``!`` lines (Pygments' Python lexer rejects them).
 SOLUTION_CODE = re.compile(r"^(~~~|````)(?:python|ipython3)\n(.*?)^\1\s*$", re.MULTILINE | re.DOTALL)
 
