@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html.parser
 import json
-import os
 import re
 import subprocess
 import sys

@@ -166,22 +166,11 @@ def student_config(config: dict, source: str = "_config.yml") -> dict:
     return student
 
 
-def _toc_documents(toc: dict) -> list[str]:
-    """Every document a Jupyter Book ``_toc.yml`` lists, root first."""
-    documents = [toc["root"]]
+def _toc_documents(toc_path: Path) -> list[str]:
+    """Every document ``_toc.yml`` lists, read by the parser Jupyter Book itself uses."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
 
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                documents.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    for part in toc.get("parts") or []:
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    walk(toc.get("sections"))
-    return documents
+    return list(parse_toc_yaml(toc_path))
 
 
 def _named_paths(config: dict) -> list[str]:
@@ -231,9 +220,8 @@ def write_student_source(book_root, out_dir) -> Path:
             raise ValueError(f"{out} is not empty and not a student edition written before; refusing to replace it")
         shutil.rmtree(out)
     extensions = (config.get("parse") or {}).get("myst_enable_extensions") or []
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
     paths = {"_toc.yml", *_named_paths(config)}
-    for document in _toc_documents(toc):
+    for document in _toc_documents(root / "_toc.yml"):
         parts = Path(document).parts
         paths.update([parts[0]] if len(parts) > 1 else
                      [path.name for path in root.glob(f"{document}.*") if path.suffix in (".ipynb", ".md")])
