@@ -9,7 +9,21 @@ opened in headless Chromium (Debian's ``chromium`` and ``chromedriver``, install
   reported no error;
 - every image loaded, and every file the page asked for exists;
 - the page is reachable from the sidebar navigation;
-- the browser made no request to any other machine.
+- the browser made no request to any other machine;
+- every code cell's input and output fits its box at 1280 px or scrolls with a scroll bar
+  that is drawn (not an overlay bar that appears only once the reader scrolls);
+- every display equation fits a 390 px phone or scrolls the same way, and its number never
+  covers it;
+- every figure has alt text that describes it (not empty, not its file name), holds at least
+  1.5 times the pixels it is shown at (sharp on a high-density screen), and is not a white
+  box in the dark theme (mean brightness of its screenshot);
+- no citation repeats the names it cites ("Hoffmann et al. [Hoffmann et al., 2022]");
+- every bibliography entry links to its paper and is labelled author-year, as cited.
+
+Layout is measured with overlay scroll bars, as macOS and phones draw them (Chromium's mobile
+emulation): an unstyled scroll bar then takes no room and counts as invisible. Each check
+also has a test that breaks the page on purpose (the book's stylesheet switched off, a
+figure shown at its natural size, a doubled citation) and asserts the check notices.
 
 A chapter added to ``_toc.yml`` is tested automatically.
 """
@@ -18,7 +32,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -191,6 +207,109 @@ Promise.all(images.map((img) => img.complete ? null :
   .then(() => done(images.filter((img) => !(img.naturalWidth > 0)).map((img) => img.src)));
 """
 
+# Figures (every image in a page's article; the theme's logos sit outside it): their alt text,
+# their natural and displayed widths, and whether they are on the page at all.
+FIGURES = """
+return Array.from(document.querySelectorAll("article.bd-article img")).map((img) => ({
+  src: img.getAttribute("src"), alt: img.getAttribute("alt") || "",
+  natural: img.naturalWidth, shown: img.getBoundingClientRect().width}));
+"""
+
+SET_THEME = "document.documentElement.dataset.theme = arguments[0];"
+
+# Switches the book's own stylesheet (book/_static/book.css) off, to check that a check
+# fails on the site as it was before the stylesheet; returns how many it switched off.
+WITHOUT_BOOK_CSS = """
+const links = Array.from(document.querySelectorAll('link[rel="stylesheet"][href*="book.css"]'));
+links.forEach((link) => { link.disabled = true; });
+return links.length;
+"""
+
+# Layout checks, run in the page. visibleScrollbar: the element scrolls sideways and its
+# horizontal scroll bar takes room (an overlay bar takes none and is not drawn until the
+# reader scrolls) and, when the page styles it, has a thumb that is not transparent.
+LAYOUT_JS = """
+function visibleScrollbar(e) {
+  const cs = getComputedStyle(e);
+  if (!["auto", "scroll"].includes(cs.overflowX) || cs.scrollbarWidth === "none") return false;
+  const bar = e.offsetHeight - e.clientHeight
+      - parseFloat(cs.borderTopWidth) - parseFloat(cs.borderBottomWidth);
+  if (bar < 6) return false;
+  if (getComputedStyle(e, "::-webkit-scrollbar").height === "auto") return true;
+  const thumb = getComputedStyle(e, "::-webkit-scrollbar-thumb").backgroundColor;
+  const alpha = thumb.startsWith("rgba") ? parseFloat(thumb.split(",")[3]) : 1;
+  return alpha > 0.3;
+}
+function where(e) {
+  const cell = e.closest(".cell");
+  const index = cell ? Array.from(document.querySelectorAll("article .cell")).indexOf(cell) : -1;
+  const text = (e.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 50);
+  return `code cell ${index} (${e.tagName.toLowerCase()} "${text}")`;
+}
+// Code cells: anything wider than its box must scroll with a visible bar; nothing may stick
+// out of the cell. Elements inside a scrolling (or clipping) box are that box's business.
+function wideCode() {
+  const problems = [];
+  for (const box of document.querySelectorAll("article .cell_input, article .cell_output")) {
+    const edge = box.getBoundingClientRect();
+    const walk = (e) => {
+      const cs = getComputedStyle(e);
+      if (cs.display === "none") return;
+      const r = e.getBoundingClientRect();
+      // Inline math (in a figure caption): MathJax's hidden copy for screen readers widens
+      // scrollWidth by a few px, so compare the typeset formula with its box instead.
+      if (e.matches("span.math")) {
+        const formula = e.querySelector("mjx-math");
+        const hidden = formula ? formula.getBoundingClientRect().right - r.right : 0;
+        if (hidden > 1 && cs.overflowX !== "visible" && !visibleScrollbar(e))
+          problems.push(`${where(e)} hides ${Math.round(hidden)} px of a formula`);
+        return;
+      }
+      if (cs.display !== "inline" && r.width > 0) {
+        if (r.right > edge.right + 1 || r.left < edge.left - 1) {
+          problems.push(`${where(e)} sticks out of its cell by ${Math.round(r.right - edge.right)} px`);
+          return;
+        }
+        if (e.scrollWidth > e.clientWidth + 1) {
+          const hidden = e.scrollWidth - e.clientWidth;
+          if (cs.overflowX === "visible") problems.push(`${where(e)} spills ${hidden} px out of its box`);
+          else if (!visibleScrollbar(e)) problems.push(`${where(e)} hides ${hidden} px with no visible scroll bar`);
+          return;
+        }
+        if (cs.overflowX !== "visible") return;
+      }
+      for (const child of e.children) walk(child);
+    };
+    walk(box);
+  }
+  return problems;
+}
+// Display equations: the box fits the screen, the equation fits the box or scrolls with a
+// visible bar, and the equation number does not overlap it.
+function wideEquations() {
+  const problems = [];
+  const screen = document.documentElement.clientWidth;
+  for (const m of document.querySelectorAll("article div.math")) {
+    const c = m.querySelector("mjx-container");
+    if (!c) continue;
+    const number = m.querySelector(".eqno");
+    const name = number ? `Eq. ${number.textContent.replace("#", "").trim()}` : m.id || c.textContent.slice(0, 40);
+    const box = m.getBoundingClientRect(), eq = c.getBoundingClientRect();
+    if (box.left < -1 || box.right > screen + 1) problems.push(`${name}: its box is wider than the screen`);
+    if (eq.left < box.left - 1 || eq.right > box.right + 1) problems.push(`${name}: sticks out of its box`);
+    if (c.scrollWidth > c.clientWidth + 1 && !visibleScrollbar(c))
+      problems.push(`${name}: ${c.scrollWidth - c.clientWidth} px of it hidden with no visible scroll bar`);
+    if (number) {
+      const n = number.getBoundingClientRect();
+      const dx = Math.min(n.right, eq.right) - Math.max(n.left, eq.left);
+      const dy = Math.min(n.bottom, eq.bottom) - Math.max(n.top, eq.top);
+      if (dx > 1 && dy > 1) problems.push(`${name}: the equation number covers the equation`);
+    }
+  }
+  return problems;
+}
+"""
+
 PROSE_TEXT = """
 const article = document.querySelector("article") || document.body;
 const copy = article.cloneNode(true);
@@ -230,9 +349,61 @@ def pages(server, browser):
                     ".map((a) => a.href);"),
             }
             cache[doc]["requests"], cache[doc]["failed"] = network_log(browser)
+            cache[doc]["figures"] = browser.execute_script(FIGURES)
+            cache[doc]["dark_brightness"] = figure_brightness(browser, "dark")
         return cache[doc]
 
     return visit
+
+
+def figure_brightness(driver, theme: str) -> list[tuple[str, float]]:
+    """(src, mean brightness 0-255) of a screenshot of each figure, in the given theme."""
+    from PIL import Image
+
+    driver.execute_script(SET_THEME, theme)
+    found = []
+    for image in driver.find_elements("css selector", "article.bd-article img"):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", image)
+        shot = Image.open(io.BytesIO(image.screenshot_as_png)).convert("L")
+        histogram = shot.histogram()
+        mean = sum(value * count for value, count in enumerate(histogram)) / sum(histogram)
+        found.append((image.get_attribute("src").rsplit("/", 1)[-1], mean))
+    driver.execute_script(SET_THEME, "light")
+    return found
+
+
+# Overlay scroll bars, as macOS and phones draw them: Chromium's mobile emulation. The page's
+# width in CSS pixels is the width given.
+DESKTOP_WIDTH, PHONE_WIDTH = 1280, 390
+
+
+def open_with_overlay_scrollbars(driver, url: str, width: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+    driver.get(url)
+    assert driver.execute_async_script(WAIT_FOR_MATHJAX) in ("ok", "absent")
+    driver.execute_async_script(WAIT_FOR_IMAGES)
+
+
+@pytest.fixture(scope="session")
+def layout(server, browser):
+    """layout(doc, width): the code cells and display equations that do not fit, at that width."""
+    cache = {}
+
+    def measure(doc: str, width: int, break_it: str | None = None) -> dict:
+        key = (doc, width, break_it)
+        if key not in cache:
+            open_with_overlay_scrollbars(browser, f"{server}{doc}.html", width)
+            try:
+                if break_it:
+                    browser.execute_script(break_it)
+                cache[key] = browser.execute_script(
+                    LAYOUT_JS + "return {code: wideCode(), equations: wideEquations()};")
+            finally:
+                browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        return cache[key]
+
+    return measure
 
 
 DOCS = toc_files()
@@ -291,6 +462,174 @@ def test_no_request_leaves_the_machine(pages, doc):
 def test_every_file_the_page_asks_for_exists(pages, doc):
     page = pages(doc)
     assert not page["failed"], f"{doc}: requests answered with an error: {page['failed']}"
+
+
+NOTEBOOK_DOCS = [doc for doc in DOCS if source_of(doc).suffix == ".ipynb"]
+MATH_DOCS = [doc for doc in DOCS if has_math(doc)]
+
+
+@pytest.mark.parametrize("doc", NOTEBOOK_DOCS)
+def test_code_fits_or_scrolls_visibly_at_1280px(layout, doc):
+    problems = layout(doc, DESKTOP_WIDTH)["code"]
+    assert not problems, f"{doc} at {DESKTOP_WIDTH} px:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("doc", MATH_DOCS)
+def test_display_equations_fit_a_phone(layout, doc):
+    problems = layout(doc, PHONE_WIDTH)["equations"]
+    assert not problems, f"{doc} at {PHONE_WIDTH} px:\n" + "\n".join(problems)
+
+
+def test_layout_checks_fail_without_the_books_stylesheet(layout):
+    """Without book.css (the site before it) chapter 1's allocation table hides its last
+    column behind an overlay scroll bar, and on a phone chapter 3's Eq. 3.1 is clipped."""
+    code = layout("book/01_introduction", DESKTOP_WIDTH, WITHOUT_BOOK_CSS)["code"]
+    assert any("no visible scroll bar" in problem for problem in code), code
+    equations = layout("book/03_kaplan", PHONE_WIDTH, WITHOUT_BOOK_CSS)["equations"]
+    assert any(problem.startswith("Eq. (3.1)") for problem in equations), equations
+    clipped = layout("book/01_introduction", DESKTOP_WIDTH,
+                     "document.querySelectorAll('article pre').forEach((p) => p.style.overflowX = 'hidden');")
+    assert any("no visible scroll bar" in problem for problem in clipped["code"]), clipped
+
+
+def alt_text_problem(alt: str) -> str | None:
+    """Why ``alt`` does not describe a figure, or None: empty, a file name or path (what
+    Sphinx writes when a cell gives none: the image's hash name), or under three words."""
+    text = alt.strip()
+    if not text:
+        return "no alt text"
+    if re.search(r"\.(png|jpe?g|svg|gif|webp)$", text, re.IGNORECASE) or re.fullmatch(r"\S*[0-9a-f]{16,}\S*", text):
+        return f"its file name as alt text ({text[-40:]!r})"
+    if len(text.split()) < 3:
+        return f"alt text {text!r} says too little"
+    return None
+
+
+def test_alt_text_check_rejects_file_names_and_empty_text():
+    assert alt_text_problem("") and alt_text_problem("   ")
+    assert alt_text_problem("../_images/6a452c73cbb0f454e7180cb23f9708e059e8ca10939ed7685884e6235c0407bd.png")
+    assert alt_text_problem("6a452c73cbb0f454e7180cb23f9708e0") and alt_text_problem("figure.svg")
+    assert alt_text_problem("Plot")
+    assert alt_text_problem("Log-log plot of compute-optimal parameters against compute") is None
+
+
+@pytest.mark.parametrize("doc", NOTEBOOK_DOCS)
+def test_every_figure_has_alt_text(pages, doc):
+    problems = [f"{figure['src'].rsplit('/', 1)[-1][:16]}...: {alt_text_problem(figure['alt'])}"
+                for figure in pages(doc)["figures"] if alt_text_problem(figure["alt"])]
+    assert not problems, f"{doc}: figures without a description:\n" + "\n".join(problems)
+
+
+# A figure holds at least this many image pixels per CSS pixel it is shown at, so it stays
+# sharp on a screen of device pixel ratio 1.5 or more (plotting.use_book_style draws 2x).
+MIN_PIXELS_PER_CSS_PIXEL = 1.5
+
+
+def blurry_figures(figures: list[dict]) -> list[str]:
+    return [f"{figure['src'].rsplit('/', 1)[-1][:16]}...: {figure['natural']} px shown at "
+            f"{figure['shown']:.0f} px ({figure['natural'] / figure['shown']:.2f}x)"
+            for figure in figures
+            if figure["shown"] > 0 and figure["natural"] / figure["shown"] < MIN_PIXELS_PER_CSS_PIXEL]
+
+
+@pytest.mark.parametrize("doc", NOTEBOOK_DOCS)
+def test_figures_are_sharp_on_a_high_density_screen(pages, doc):
+    problems = blurry_figures(pages(doc)["figures"])
+    assert not problems, (f"{doc}: figures with under {MIN_PIXELS_PER_CSS_PIXEL}x the pixels they "
+                          "are shown at (re-execute the chapter: use_book_style draws 2x):\n" + "\n".join(problems))
+
+
+def test_sharpness_check_fails_on_a_figure_shown_at_its_natural_size(pages, browser):
+    doc = "book/01_introduction"
+    browser.get(pages(doc)["url"])
+    browser.execute_async_script(WAIT_FOR_IMAGES)
+    browser.execute_script("document.querySelectorAll('article.bd-article img')"
+                           ".forEach((img) => { img.style.width = img.naturalWidth + 'px'; });")
+    figures = browser.execute_script(FIGURES)
+    assert figures and len(blurry_figures(figures)) == len(figures), figures
+
+
+# In the dark theme a figure's screenshot must be darker on average than mid-grey. The
+# theme's dimmed white figures measured 179-210, the inverted ones 30-55 (chapters 1, 3, 6, 12).
+MAX_DARK_FIGURE_BRIGHTNESS = 128
+
+
+def white_boxes(brightness: list[tuple[str, float]]) -> list[str]:
+    return [f"{src[:16]}...: mean brightness {value:.0f} of 255"
+            for src, value in brightness if value > MAX_DARK_FIGURE_BRIGHTNESS]
+
+
+@pytest.mark.parametrize("doc", NOTEBOOK_DOCS)
+def test_figures_are_not_white_boxes_in_the_dark_theme(pages, doc):
+    problems = white_boxes(pages(doc)["dark_brightness"])
+    assert not problems, f"{doc}: white figures on the dark page:\n" + "\n".join(problems)
+
+
+def test_dark_theme_check_fails_without_the_books_stylesheet(pages, browser):
+    doc = "book/01_introduction"
+    browser.get(pages(doc)["url"])
+    browser.execute_async_script(WAIT_FOR_IMAGES)
+    assert browser.execute_script(WITHOUT_BOOK_CSS) == 1, "book.css is not on the page"
+    brightness = figure_brightness(browser, "dark")
+    assert brightness and len(white_boxes(brightness)) == len(brightness), brightness
+
+
+def doubled_citations(text: str) -> list[str]:
+    """Citations that repeat the names just before them: "Hoffmann et al. [Hoffmann et al.,
+    2022]" (a name, then {cite:p}) or "Kaplan et al. Kaplan et al. [2020]" ({cite:t})."""
+    name = r"[A-ZÀ-Þ][\w'’-]+"
+    names = rf"(?P<name>{name})(?: et al\.| and {name})?(?:'s|’s)?"
+    parenthetical = rf"{names}\s*\[(?P=name)\b[^\]]*?\d{{4}}[a-z]?\]"
+    textual = rf"{names}\s+(?P=name)(?: et al\.| and {name})?\s*\[\d{{4}}[a-z]?\]"
+    return [match.group(0) for pattern in (parenthetical, textual) for match in re.finditer(pattern, text)]
+
+
+def test_doubled_citation_check():
+    assert doubled_citations("published. Hoffmann et al. [Hoffmann et al., 2022] published")
+    assert doubled_citations("as Hägele et al. [Hägele et al., 2024] show")
+    assert doubled_citations("Pearce and Song [Pearce and Song, 2024]")
+    assert doubled_citations("Kaplan et al. Kaplan et al. [2020] fitted")
+    assert not doubled_citations("Hoffmann et al. [2022] published; the law [Hoffmann et al., 2022]")
+    assert not doubled_citations("Hoffmann et al.'s three answers from those runs [Hoffmann et al., 2022]")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_no_citation_repeats_its_names(pages, doc):
+    doubled = doubled_citations(" ".join(pages(doc)["prose"].split()))
+    assert not doubled, f"{doc}: citations that repeat the names before them (use {{cite:t}}): {doubled}"
+
+
+def bibliography_problems(html: str) -> list[str]:
+    """Entries of a built bibliography page without a link to their paper, or whose label is
+    not author-year ("Huber, 1964", "Liu and Nocedal, 1989", "Hoffmann et al., 2022")."""
+    problems = []
+    entries = re.findall(r'<div class="citation"[^>]*>(.*?)</div>', html, re.DOTALL)
+    name = r"[A-ZÀ-Þ][\w'’ -]*"
+    for entry in entries:
+        label_html = re.search(r'<span class="label">(.*?)</span>\s*<p>', entry, re.DOTALL)
+        label = re.sub(r"<[^>]+>", "", label_html.group(1) if label_html else "").strip("[] \n")
+        if not re.fullmatch(rf"{name}(?: and {name}| et al\.)?, \d{{4}}[a-z]?", label):
+            problems.append(f"[{label}]: not an author-year label")
+        if not re.search(r'<a class="reference external" href="https://', entry):
+            problems.append(f"[{label}]: no link to the paper")
+    return problems if entries else ["no bibliography entry found"]
+
+
+def test_bibliography_check():
+    old = ('<div class="citation" id="id10" role="doc-biblioentry">\n<span class="label"><span class="fn-bracket">'
+           '[</span>HageleBK+24<span class="fn-bracket">]</span></span>\n<p>Alexander Hägele. Scaling laws. '
+           '<em>arXiv preprint arXiv:2405.18392</em>, 2024.</p>\n</div>')
+    assert bibliography_problems(old) == ["[HageleBK+24]: not an author-year label", "[HageleBK+24]: no link to the paper"]
+    assert bibliography_problems("<p>nothing</p>") == ["no bibliography entry found"]
+
+
+def test_bibliography_links_every_entry_and_labels_it_as_cited(site):
+    html = (site / "book" / "bibliography.html").read_text()
+    problems = bibliography_problems(html)
+    assert not problems, "bibliography entries:\n" + "\n".join(problems)
+    in_bib = len(re.findall(r"^@\w+\{", (REPO / "references.bib").read_text(), re.MULTILINE))
+    shown = html.count('role="doc-biblioentry"')
+    assert shown == in_bib, f"references.bib has {in_bib} entries, the bibliography page shows {shown}"
 
 
 def test_no_page_links_a_remote_script_or_stylesheet(site):
