@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,10 +212,19 @@ def repair(path: Path) -> int:
     return cut
 
 
-def _lock_holder(fd: int) -> str:
-    """The process id the holder wrote into the lock file, as ' (process N)', or ''."""
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return f" (process {text})" if text.isdigit() else ""
+def _lock_holder(fd: int, wait_s: float = 1.0) -> str:
+    """The process id the holder wrote into the lock file, as ' (process N)', or ''.
+
+    The holder writes its pid just after taking the lock, so a sweep refused in between reads
+    an empty file (or a half-written number): it looks again for up to ``wait_s`` seconds."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        text = os.pread(fd, 32, 0).decode(errors="replace")
+        if text.endswith("\n") and text.strip().isdigit():
+            return f" (process {text.strip()})"
+        if time.monotonic() >= deadline:
+            return ""
+        time.sleep(0.02)
 
 
 @contextmanager
