@@ -544,7 +544,7 @@ def test_sharpness_check_fails_on_a_figure_shown_at_its_natural_size(pages, brow
     browser.get(pages(doc)["url"])
     browser.execute_async_script(WAIT_FOR_IMAGES)
     browser.execute_script("document.querySelectorAll('article.bd-article img')"
-                           ".forEach((img) => { img.style.width = img.naturalWidth + 'px'; });")
+                           ".forEach((img) => { img.style.maxWidth = 'none'; img.style.width = img.naturalWidth + 'px'; });")
     figures = browser.execute_script(FIGURES)
     assert figures and len(blurry_figures(figures)) == len(figures), figures
 
