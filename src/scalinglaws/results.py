@@ -15,6 +15,7 @@ all of its files as one sweep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -92,6 +93,12 @@ class Shard:
 
 #: The results files of one sweep directory: the unsharded file and every shard's file.
 SHARD_GLOB = "results.shard-*-of-*.jsonl"
+
+
+def settings_digest(value) -> str:
+    """A short, stable name for JSON-able settings: a run's settings hash, a grid's hash, a WSD
+    trunk's key (the first 16 hex digits of the sha256 of their sorted-key JSON)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def results_name(shard: Shard | None) -> str:

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -52,7 +50,7 @@ import torch
 from . import branches, counting, wsd_plan
 from .counting import TransformerShape
 from .results import (RESULTS_NAME, Shard, append_record, check_header, directory_locked, load_results,  # noqa: F401
-                      locked, repair, results_files, results_name, results_to_runs, write_atomically, write_new)
+                      locked, repair, results_files, results_name, results_to_runs, settings_digest, write_atomically, write_new)
 from .train import Engine, TrainConfig, train, validation_windows
 
 #: Worker processes on a CPU machine. Measured (benchmarks/bench_training.py, section 4): 2 single-
@@ -144,11 +142,7 @@ class RunSpec:
         return {"budget": self.budget, "corpus": self.corpus, "config": self.config.to_dict()}
 
     def settings_hash(self) -> str:
-        return _hash(self.settings())
-
-
-def _hash(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+        return settings_digest(self.settings())
 
 
 def _steps(preset: Preset, budget: float, shape: TransformerShape) -> int:
@@ -334,7 +328,7 @@ def command_line() -> str:
 def header_for(name: str, description: str, specs: list[RunSpec], shard: Shard | None = None) -> dict:
     """The header record of a results file: the FULL grid's runs and hash, even for a shard's file."""
     runs = {spec.run_id: spec.settings_hash() for spec in specs}
-    header = {"kind": "header", "preset": name, "grid_hash": _hash([spec.settings() for spec in specs]),
+    header = {"kind": "header", "preset": name, "grid_hash": settings_digest([spec.settings() for spec in specs]),
               "runs": runs, "command": command_line(),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "description": description}

@@ -21,11 +21,10 @@ that sits in four IsoFLOP budgets half a decade apart, and less the more lengths
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, replace
 
 from . import counting
+from .results import settings_digest
 from .schedule import warmup_steps_for
 
 
@@ -39,7 +38,7 @@ def trunk_settings(spec) -> dict:
 
 def trunk_key(spec) -> str:
     """A short hash of :func:`trunk_settings`: the name of the trunk (and of its checkpoints)."""
-    return hashlib.sha256(json.dumps(trunk_settings(spec), sort_keys=True).encode()).hexdigest()[:16]
+    return settings_digest(trunk_settings(spec))
 
 
 @dataclass(frozen=True)
