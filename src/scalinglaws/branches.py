@@ -131,8 +131,6 @@ def train_trunk(trunk: Trunk, train_tokens: np.ndarray, val_tokens: np.ndarray, 
             resume = latest_checkpoint(directory, at_most=branch_point)
             if resume is not None and _step_of(resume) > state.step:
                 load_checkpoint(resume, trunk, state)
-            if state.step > branch_point:  # only after an earlier branch shared a point beyond this one
-                raise RuntimeError(f"trunk {trunk.key} is at step {state.step}, past the branch point {branch_point}")
             state.advance(branch_point, trunk.config.learning_rate, trunk_evals)
             if not state.diverged:
                 save_checkpoint(directory, trunk, state)

@@ -612,7 +612,7 @@ def _train_into(path: Path, pending: list[RunSpec], jobs: int, progress: bool) -
     done = {record["run_id"] for record in saved}
     pending = [spec for spec in pending if spec.run_id not in done]
     # Longest work first keeps the workers busy until the end.
-    work = sorted(wsd_plan.plan(pending), key=_flops_of, reverse=True)
+    work = sorted(wsd_plan.plan(pending), key=lambda item: item.flops, reverse=True)
     tasks = [(item, out_dir, code_versions) for item in work]
     # The bar closes before an error propagates, so the error is the last line printed.
     with _progress(sum(spec.flops for spec in pending), progress) as bar, _trained(tasks, jobs) as records:
@@ -621,10 +621,6 @@ def _train_into(path: Path, pending: list[RunSpec], jobs: int, progress: bool) -
                 append_record(path, {"versions": code_versions, **record})
             _update_readme(path.parent)
             bar.update(record["flops_6nd"])
-
-
-def _flops_of(item) -> float:
-    return item.flops
 
 
 def _run_task(task: tuple) -> list[dict]:
