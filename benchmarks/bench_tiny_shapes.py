@@ -55,8 +55,7 @@ def variants(shape: TransformerShape) -> dict[str, TransformerShape]:
     return out
 
 
-def seconds_per_step(shape: TransformerShape, option: str, steps: int, data: np.ndarray,
-                     compiled: dict) -> tuple[float, float]:
+def seconds_per_step(shape: TransformerShape, option: str, steps: int, data: np.ndarray) -> tuple[float, float]:
     """(seconds per step, compile seconds or 0) for ``steps`` steps of the sweep's loop."""
     config = TrainConfig(shape=shape, steps=steps + 10, batch_size=BATCH, peak_lr=3e-3, eval_sequences=1)
     engine = Engine(compile=option == "compile")
@@ -69,7 +68,6 @@ def seconds_per_step(shape: TransformerShape, option: str, steps: int, data: np.
         start = time.perf_counter()
         state.advance(10 + steps, config.learning_rate, ())
         elapsed = time.perf_counter() - start
-    compiled.setdefault((shape, option), compile_s)
     return elapsed / steps, compile_s
 
 
@@ -101,8 +99,9 @@ def main() -> None:
         loads = []
         for _ in range(rounds):
             for name, shape, option in options:
-                per_step, _ = seconds_per_step(shape, option, steps, data, compiled)
+                per_step, compile_s = seconds_per_step(shape, option, steps, data)
                 timings[(name, option)].append(per_step)
+                compiled.setdefault((shape, option), compile_s)  # the first round's compile is the real one
             loads.append(load())
         print(f"\n{label}: L{base.n_layers} d{base.d_model}, N = {n:,d} total parameters; {steps} steps x "
               f"{rounds} rounds, loads {', '.join(f'{x:.2f}' for x in loads)}")
@@ -145,7 +144,7 @@ def proposed_family(rounds: int, data: np.ndarray, quick: bool) -> None:
         loads = []
         for _ in range(rounds):
             for which in (shape, today):
-                per_step[which].append(seconds_per_step(which, "eager", steps, data, {})[0])
+                per_step[which].append(seconds_per_step(which, "eager", steps, data)[0])
             loads.append(load())
         rate = {which: BATCH * which.n_ctx / statistics.median(times) for which, times in per_step.items()}
         n_today = counting.params_total(today)

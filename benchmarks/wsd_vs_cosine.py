@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import replace
 from pathlib import Path
 
-from scalinglaws import sweep
+from scalinglaws import sweep, wsd_plan
 from scalinglaws.results import load_results
 
 #: (budget, layers, width): the minimum of results/cpu's 3e11, 3e12 and 3e13 IsoFLOP profiles.
@@ -37,9 +36,8 @@ def specs() -> list[sweep.RunSpec]:
     out = []
     for budget, layers, width in POINTS:
         cosine = sweep.run_spec(preset, budget, ladder[layers, width])
-        wsd = replace(cosine.config, schedule="wsd", cooldown_fraction=COOLDOWN_FRACTION,
-                      cooldown_shape=COOLDOWN_SHAPE, warmup_steps=cosine.config.warmup)
-        out += [cosine, replace(cosine, config=wsd)]
+        # Alone in its trunk, the WSD twin keeps the cosine run's own warmup.
+        out += [cosine, *wsd_plan.as_wsd([cosine], COOLDOWN_FRACTION, COOLDOWN_SHAPE)]
     return out
 
 

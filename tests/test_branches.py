@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from scalinglaws import branches, sweep, wsd_plan
 from scalinglaws.counting import TransformerShape
@@ -24,13 +23,8 @@ SHAPE = TransformerShape(n_layers=1, d_model=8, n_heads=2, n_ctx=16)
 CPU = Engine()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The sweep's workers train on one thread; so do these tests, to compare bit for bit."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# The sweep's workers train on one thread; so do these tests, to compare bit for bit.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def text_bytes(n: int, seed: int) -> np.ndarray:
