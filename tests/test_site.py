@@ -35,8 +35,6 @@ import http.server
 import io
 import json
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
@@ -88,25 +86,6 @@ def has_math(doc: str) -> bool:
     else:
         text = path.read_text()
     return "$" in text or "{math}" in text
-
-
-def build_site(out_dir: Path, *extra_args: str) -> Path:
-    """Build the book with warnings as errors and return the HTML directory."""
-    command = [
-        str(Path(sys.executable).with_name("jupyter-book")), "build", str(REPO),
-        "-W", "-n", "--keep-going", "--all", "--path-output", str(out_dir), *extra_args,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0, f"the book does not build:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    html = out_dir / "_build" / "html"
-    assert (html / "index.html").exists(), f"no index.html in {html}"
-    return html
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """A fresh build of the whole site: never a stale _build/html left from earlier."""
-    return build_site(tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="session")

@@ -100,14 +100,6 @@ def leaks(directory: Path) -> list[str]:
     return found
 
 
-def build(source: Path, out: Path) -> Path:
-    result = subprocess.run(
-        [str(VENV / "bin" / "jupyter-book"), "build", str(source), "--path-output", str(out),
-         "--warningiserror", "--nitpick", "--keep-going", "--all"], capture_output=True, text=True)
-    assert result.returncode == 0, f"the book does not build:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    return out / "_build" / "html"
-
-
 @pytest.fixture(scope="module")
 def student(tmp_path_factory) -> Path:
     """`make student` into a temporary directory (its prerequisite, the installed venv, assumed)."""
@@ -117,11 +109,6 @@ def student(tmp_path_factory) -> Path:
         cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, f"make student failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     return out
-
-
-@pytest.fixture(scope="module")
-def teacher_html(tmp_path_factory) -> Path:
-    return build(REPO, tmp_path_factory.mktemp("teacher"))
 
 
 # --- the notebooks -------------------------------------------------------------------
@@ -253,15 +240,15 @@ def test_a_folder_it_did_not_write_is_not_replaced(tmp_path):
 # --- the build -------------------------------------------------------------------------
 
 
-def test_the_search_finds_every_solution_in_the_teachers_build(teacher_html):
+def test_the_search_finds_every_solution_in_the_teachers_build(site):
     """The check below can fail: on the teacher's site every fingerprint is found, on its
     page and in the page source behind its download button."""
     for chapter, runs in FINGERPRINTS.items():
-        page = (teacher_html / "book" / f"{chapter}.html").read_text()
-        source = (teacher_html / "_sources" / "book" / f"{chapter}.ipynb").read_text()
+        page = (site / "book" / f"{chapter}.html").read_text()
+        source = (site / "_sources" / "book" / f"{chapter}.ipynb").read_text()
         missing = [run for run in runs if run not in page or run not in source]
         assert not missing, f"{chapter}: fingerprints the search would not find in a rendered page: {missing}"
-    assert leaks(teacher_html)
+    assert leaks(site)
 
 
 def test_no_solution_is_reachable_from_the_student_build(student):
