@@ -79,7 +79,6 @@ def parametric_loss(fit: ParametricFit, n_params, tokens):
     return fit.E + fit.A / n**fit.alpha + fit.B / d**fit.beta
 
 
-
 def tokens_to_match(fit: ParametricFit, n_params: float, target_loss: float) -> float:
     """Invert Eq. 2 for D: the tokens on which a model of ``n_params`` reaches ``target_loss``.
 
@@ -92,6 +91,7 @@ def tokens_to_match(fit: ParametricFit, n_params: float, target_loss: float) -> 
     if room <= 0:
         return float("inf")
     return float((fit.B / room) ** (1.0 / fit.beta))
+
 
 def loss_with_infinite_params(fit: ParametricFit, tokens):
     """The limit N -> infinity of Eq. 2: E + B / D^beta, the best any model can do on D tokens."""

@@ -339,7 +339,7 @@ class RunState:
                              tokens_seen=self.step * config.tokens_per_step, wall_time_s=self.wall_time_s,
                              initial_loss=self.initial_loss)
         for step in eval_schedule(config.steps, config.n_eval_points, config.first_eval_fraction):
-            if step in self.held_out and step <= self.step:
+            if step in self.held_out:  # a branch's trunk evaluated only up to its branch point
                 result.curve_tokens.append(step * config.tokens_per_step)
                 result.curve_loss.append(self.held_out[step])
         if not self.diverged:
