@@ -1,6 +1,8 @@
 """Inference-aware allocation (Sardana & Frankle 2023) against its ground truths: with no inference
 it is Hoffmann Eq. 4's allocation for the same loss, and a brute-force grid finds no cheaper model."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -43,12 +45,14 @@ def test_serving_more_tokens_shrinks_the_model_and_lengthens_training():
     assert all(a.tokens < b.tokens for a, b in zip(found, found[1:]))
 
 
-def test_tokens_for_loss_inverts_equation_2():
+def test_tokens_for_loss_diverges_at_the_smallest_size():
     fit = k.BESIROGLU_REFIT
     target = float(laws.parametric_loss(fit, 1e9, 2e10))
-    assert beyond.tokens_for_loss(fit, 1e9, target) == pytest.approx(2e10, rel=1e-12)
-    # Just above the smallest size the data needed diverges.
-    assert beyond.tokens_for_loss(fit, beyond.smallest_params(fit, target) * 1.000001, target) > 1e20
+    smallest = beyond.smallest_params(fit, target)
+    # Just above the smallest size the data needed diverges; at it and below, no data suffices.
+    assert laws.tokens_for_loss(fit, smallest * 1.000001, target) > 1e20
+    assert laws.tokens_for_loss(fit, smallest / 2, target) == math.inf
+    assert beyond.lifetime_flops(fit, smallest / 2, target, 1e12) == math.inf
 
 
 def test_bad_input_is_refused():
@@ -57,5 +61,5 @@ def test_bad_input_is_refused():
         beyond.inference_optimal(fit, fit.E, 1e12)
     with pytest.raises(ValueError, match="inference_tokens must be"):
         beyond.inference_optimal(fit, 2.0, -1.0)
-    with pytest.raises(ValueError, match="cannot reach loss"):
-        beyond.tokens_for_loss(fit, beyond.smallest_params(fit, 2.0) / 2, 2.0)
+    with pytest.raises(ValueError, match="irreducible loss E"):
+        beyond.smallest_params(fit, fit.E)

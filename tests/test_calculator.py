@@ -51,30 +51,6 @@ def test_rounding_the_coefficients_moves_table_a3_far_more():
     assert abs(math.log(printed.flops_ratio)) > abs(math.log(unrounded.flops_ratio))
 
 
-def test_params_to_match_chinchilla_on_gophers_tokens():
-    def needed(fit):
-        chinchilla = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
-        return calculator.params_to_match(fit, k.GOPHER.tokens, chinchilla)
-
-    # The rounded fit puts the 300B-token floor above Chinchilla: no size suffices.
-    assert needed(k.CHINCHILLA_PRINTED) == math.inf
-    # The unrounded fit: about 118 trillion parameters, over 400x Gopher.
-    assert needed(k.CHINCHILLA_UNROUNDED) == pytest.approx(1.18e14, rel=0.01)
-    # Besiroglu's refit: about 2.2 trillion parameters.
-    assert needed(k.BESIROGLU_REFIT) == pytest.approx(2.19e12, rel=0.01)
-
-
-def test_params_to_match_inverts_eq2():
-    fit = k.BESIROGLU_REFIT
-    target = float(laws.parametric_loss(fit, 3e10, 1e11))
-    assert calculator.params_to_match(fit, 1e11, target) == pytest.approx(3e10, rel=1e-9)
-
-
-def test_params_to_match_rejects_a_loss_that_is_not_a_number():
-    with pytest.raises(ValueError, match="finite loss"):
-        calculator.params_to_match(k.BESIROGLU_REFIT, 1e11, float("nan"))
-
-
 def test_inference_cost_of_gopher_and_chinchilla():
     gopher, chinchilla = calculator.inference_cost(280e9), calculator.inference_cost(70e9)
     assert gopher.flops_per_token == 5.6e11
@@ -259,22 +235,6 @@ def test_a_cap_above_n_opt_costs_nothing():
     cap = calculator.cost_of_size_cap(k.BESIROGLU_REFIT, 1e12, 1e21)
     assert cap.params == cap.optimal_params
     assert cap.loss_penalty == 0.0 and cap.compute_multiplier == 1.0 and cap.catch_up_multiplier == 1.0
-
-
-def test_tokens_to_match_inverts_eq2_and_is_infinite_below_the_floor():
-    fit = k.CHINCHILLA_UNROUNDED
-    assert float(laws.parametric_loss(fit, 1e9, laws.tokens_to_match(fit, 1e9, 2.3))) == pytest.approx(2.3)
-    floor = fit.E + fit.A / 1e9**fit.alpha
-    assert laws.tokens_to_match(fit, 1e9, floor - 1e-9) == math.inf
-
-
-def test_matching_chinchilla_on_gophers_tokens_is_thousands_of_times_beyond_the_fitted_models():
-    # Chapter 5: the sizes that match Chinchilla on 300B tokens, against the largest fitted model (16B).
-    ratios = {}
-    for fit in (k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT):
-        target = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
-        ratios[fit.name] = calculator.params_to_match(fit, k.GOPHER.tokens, target) / 16e9
-    assert ratios == {"chinchilla-unrounded": pytest.approx(7355, abs=1), "besiroglu": pytest.approx(137, abs=1)}
 
 
 def test_the_same_cap_costs_more_under_the_refit():

@@ -240,3 +240,57 @@ def test_kaplan_at_gophers_budget_asks_for_a_model_beyond_gophers_280b():
     kaplan = laws.allocation_at_gophers_budget("kaplan")
     assert kaplan.params == pytest.approx(1.3e9 * (k.GOPHER_FLOPS / k.PF_DAY) ** 0.73, rel=1e-12)
     assert kaplan.params > k.GOPHER.params
+
+
+def test_params_for_loss_chinchilla_on_gophers_tokens():
+    def needed(fit):
+        chinchilla = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
+        return laws.params_for_loss(fit, k.GOPHER.tokens, chinchilla)
+
+    # The rounded fit puts the 300B-token floor above Chinchilla: no size suffices.
+    assert needed(k.CHINCHILLA_PRINTED) == math.inf
+    # The unrounded fit: about 118 trillion parameters, over 400x Gopher.
+    assert needed(k.CHINCHILLA_UNROUNDED) == pytest.approx(1.18e14, rel=0.01)
+    # Besiroglu's refit: about 2.2 trillion parameters.
+    assert needed(k.BESIROGLU_REFIT) == pytest.approx(2.19e12, rel=0.01)
+
+
+def test_params_for_loss_inverts_eq2():
+    fit = k.BESIROGLU_REFIT
+    target = float(laws.parametric_loss(fit, 3e10, 1e11))
+    assert laws.params_for_loss(fit, 1e11, target) == pytest.approx(3e10, rel=1e-9)
+
+
+def test_params_for_loss_rejects_a_loss_that_is_not_a_number():
+    with pytest.raises(ValueError, match="finite loss"):
+        laws.params_for_loss(k.BESIROGLU_REFIT, 1e11, float("nan"))
+
+
+def test_tokens_for_loss_inverts_eq2_and_is_infinite_below_the_floor():
+    fit = k.CHINCHILLA_UNROUNDED
+    assert float(laws.parametric_loss(fit, 1e9, laws.tokens_for_loss(fit, 1e9, 2.3))) == pytest.approx(2.3)
+    floor = fit.E + fit.A / 1e9**fit.alpha
+    assert laws.tokens_for_loss(fit, 1e9, floor - 1e-9) == math.inf
+
+
+def test_matching_chinchilla_on_gophers_tokens_is_thousands_of_times_beyond_the_fitted_models():
+    # Chapter 5: the sizes that match Chinchilla on 300B tokens, against the largest fitted model (16B).
+    ratios = {}
+    for fit in (k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT):
+        target = float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
+        ratios[fit.name] = laws.params_for_loss(fit, k.GOPHER.tokens, target) / 16e9
+    assert ratios == {"chinchilla-unrounded": pytest.approx(7355, abs=1), "besiroglu": pytest.approx(137, abs=1)}
+
+
+def test_tokens_for_loss_inverts_eq_2():
+    fit = k.CHINCHILLA_UNROUNDED
+    for n, d in ((280e9, 300e9), (70e9, 1.4e12), (1e9, 2e10)):
+        target = laws.parametric_loss(fit, n, d)
+        assert laws.tokens_for_loss(fit, n, target) == pytest.approx(d, rel=1e-9)
+    # Gopher's 280B parameters match Chinchilla with fewer tokens than Chinchilla's 1.4T; a model
+    # whose floor E + A / N^alpha lies above Chinchilla's loss never does.
+    chinchilla = laws.parametric_loss(fit, 70e9, 1.4e12)
+    assert laws.tokens_for_loss(fit, 280e9, chinchilla) < 1.4e12
+    assert laws.tokens_for_loss(fit, 1e6, chinchilla) == math.inf
+    with pytest.raises(ValueError):
+        laws.tokens_for_loss(fit, 0.0, 2.0)

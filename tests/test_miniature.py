@@ -11,7 +11,6 @@ import pytest
 from scalinglaws import constants as k
 from scalinglaws import laws
 from scalinglaws.counting import params_total
-from scalinglaws.laws import tokens_to_match
 from scalinglaws.miniature import committed_record, mis_sizing_penalty, nearest_shape, side_by_side
 from scalinglaws.reference import sweep_results
 from scalinglaws.sweep import CPU_LADDER, get_preset, run_spec
@@ -66,20 +65,6 @@ def test_mis_sizing_penalty_is_zero_at_the_optimum_and_positive_elsewhere():
         mis_sizing_penalty(0.0, 0.28, 4.0)
     with pytest.raises(ValueError):
         mis_sizing_penalty(0.34, 0.28, -1.0)
-
-
-def test_tokens_to_match_inverts_eq_2():
-    fit = k.CHINCHILLA_UNROUNDED
-    for n, d in ((280e9, 300e9), (70e9, 1.4e12), (1e9, 2e10)):
-        target = laws.parametric_loss(fit, n, d)
-        assert tokens_to_match(fit, n, target) == pytest.approx(d, rel=1e-9)
-    # Gopher's 280B parameters match Chinchilla with fewer tokens than Chinchilla's 1.4T; a model
-    # whose floor E + A / N^alpha lies above Chinchilla's loss never does.
-    chinchilla = laws.parametric_loss(fit, 70e9, 1.4e12)
-    assert tokens_to_match(fit, 280e9, chinchilla) < 1.4e12
-    assert tokens_to_match(fit, 1e6, chinchilla) == math.inf
-    with pytest.raises(ValueError):
-        tokens_to_match(fit, 0.0, 2.0)
 
 
 def test_side_by_side_wraps_both_columns_and_flattens_control_bytes():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scipy.optimize import brentq
 
 from .constants import ParametricFit
-from .laws import require_positive
+from .laws import params_for_loss, tokens_for_loss
 
 
 def _check_target(fit: ParametricFit, target_loss: float) -> float:
@@ -27,22 +27,7 @@ def _check_target(fit: ParametricFit, target_loss: float) -> float:
 
 def smallest_params(fit: ParametricFit, target_loss: float) -> float:
     """The N below which no amount of data reaches ``target_loss``: E + A / N^alpha = target (Eq. 2, D -> inf)."""
-    target = _check_target(fit, target_loss)
-    return (fit.A / (target - fit.E)) ** (1.0 / fit.alpha)
-
-
-def tokens_for_loss(fit: ParametricFit, n_params: float, target_loss: float) -> float:
-    """Training tokens D with L(N, D) = ``target_loss``: D = (B / (target - E - A/N^alpha))^(1/beta) (Eq. 2).
-
-    ValueError if N is at or below :func:`smallest_params`, where no D suffices.
-    """
-    target = _check_target(fit, target_loss)
-    n = float(require_positive("N", n_params))
-    room = target - fit.E - fit.A / n**fit.alpha
-    if room <= 0:
-        raise ValueError(f"a model of N = {n:.4g} parameters cannot reach loss {target} under the "
-                         f"{fit.name!r} fit at any D; N must exceed {smallest_params(fit, target):.4g}")
-    return (fit.B / room) ** (1.0 / fit.beta)
+    return params_for_loss(fit, math.inf, _check_target(fit, target_loss))
 
 
 @dataclass(frozen=True)
@@ -72,7 +57,10 @@ class InferenceAllocation:
 
 
 def lifetime_flops(fit: ParametricFit, n_params: float, target_loss: float, inference_tokens: float) -> float:
-    """6 N D(N) + 2 N I: training to ``target_loss`` at size N, then serving I tokens (Sardana & Frankle Eq. 1)."""
+    """6 N D(N) + 2 N I: training to ``target_loss`` at size N, then serving I tokens (Sardana & Frankle Eq. 1).
+
+    ``inf`` at or below :func:`smallest_params`, where no D reaches the target.
+    """
     return 6.0 * n_params * tokens_for_loss(fit, n_params, target_loss) + 2.0 * n_params * inference_tokens
 
 
@@ -94,7 +82,7 @@ def inference_optimal(fit: ParametricFit, target_loss: float, inference_tokens: 
         n = math.exp(log_n)
         x = fit.A / n**fit.alpha
         room = target - fit.E - x
-        return fit.alpha / fit.beta * x / room - 1.0 - inference / (3.0 * (fit.B / room) ** (1.0 / fit.beta))
+        return fit.alpha / fit.beta * x / room - 1.0 - inference / (3.0 * tokens_for_loss(fit, n, target))
 
     low = math.log(smallest_params(fit, target)) + 1e-12
     high = low + 1.0

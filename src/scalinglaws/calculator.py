@@ -151,20 +151,6 @@ def format_losses(fits: Sequence[ParametricFit], models: Sequence[TrainedModel])
     return format_table(headers, rows)
 
 
-def params_to_match(fit: ParametricFit, tokens: float, target_loss: float) -> float:
-    """The smallest N whose Eq. 2 loss on ``tokens`` reaches ``target_loss``.
-
-    Solves E + A / N^alpha + B / D^beta = target for N. Returns ``math.inf`` when the
-    target lies at or below the N -> infinity floor E + B / D^beta: no model size reaches it.
-    """
-    if not np.isfinite(target_loss):
-        raise ValueError(f"target_loss must be a finite loss in nats/token, got {target_loss!r}")
-    gap = target_loss - float(laws.loss_with_infinite_params(fit, tokens))
-    if gap <= 0:
-        return math.inf
-    return (fit.A / gap) ** (1.0 / fit.alpha)
-
-
 @dataclass(frozen=True)
 class InferenceCost:
     """What serving a model costs per generated token, ignoring the attention over the context."""
@@ -308,7 +294,7 @@ def cost_of_size_cap(fit: ParametricFit, max_params: float, flops: float) -> Siz
     loss = float(laws.parametric_loss(fit, n, c / (6.0 * n)))
     best = float(laws.parametric_loss(fit, n_opt, d_opt))
     equivalent = c if n == n_opt else laws.flops_for_optimal_loss(fit, loss)
-    catch_up = c if n == n_opt else 6.0 * n * laws.tokens_to_match(fit, n, best)
+    catch_up = c if n == n_opt else 6.0 * n * laws.tokens_for_loss(fit, n, best)
     return SizeCap(fit.name, c, n, loss, float(n_opt), best, float(equivalent), float(catch_up))
 
 

@@ -79,18 +79,37 @@ def parametric_loss(fit: ParametricFit, n_params, tokens):
     return fit.E + fit.A / n**fit.alpha + fit.B / d**fit.beta
 
 
-def tokens_to_match(fit: ParametricFit, n_params: float, target_loss: float) -> float:
+def params_for_loss(fit: ParametricFit, tokens: float, target_loss: float) -> float:
+    """Invert Eq. 2 for N: the smallest model whose loss on ``tokens`` reaches ``target_loss``.
+
+    Solves E + A / N^alpha + B / D^beta = target for N. ``tokens`` may be ``math.inf``: then
+    N is the size below which no amount of data reaches the target. Returns ``math.inf`` when
+    no size suffices (the target at or below the N -> infinity floor E + B / D^beta).
+    """
+    floor = fit.E if tokens == np.inf else float(loss_with_infinite_params(fit, tokens))
+    return _size_for_room(fit.A, fit.alpha, _finite_loss(target_loss) - floor)
+
+
+def tokens_for_loss(fit: ParametricFit, n_params: float, target_loss: float) -> float:
     """Invert Eq. 2 for D: the tokens on which a model of ``n_params`` reaches ``target_loss``.
 
-    Solves E + A / N^alpha + B / D^beta = target for D; ``math.inf`` when the target lies at
-    or below the model's D -> infinity floor E + A / N^alpha, which no amount of data reaches.
+    Solves E + A / N^alpha + B / D^beta = target for D. Returns ``math.inf`` when no amount of
+    data suffices (the target at or below the D -> infinity floor E + A / N^alpha), the same
+    rule as :func:`params_for_loss`.
     """
+    n = float(require_positive("n_params", n_params))
+    return _size_for_room(fit.B, fit.beta, _finite_loss(target_loss) - fit.E - fit.A / n**fit.alpha)
+
+
+def _finite_loss(target_loss: float) -> float:
     if not np.isfinite(target_loss):
-        raise ValueError(f"target_loss must be a finite loss, got {target_loss!r}")
-    room = target_loss - fit.E - fit.A / float(require_positive("n_params", n_params)) ** fit.alpha
-    if room <= 0:
-        return float("inf")
-    return float((fit.B / room) ** (1.0 / fit.beta))
+        raise ValueError(f"target_loss must be a finite loss in nats/token, got {target_loss!r}")
+    return float(target_loss)
+
+
+def _size_for_room(coefficient: float, exponent: float, room: float) -> float:
+    """The x with coefficient / x^exponent = room (one term of Eq. 2); ``inf`` if room <= 0."""
+    return float("inf") if room <= 0 else float((coefficient / room) ** (1.0 / exponent))
 
 
 def loss_with_infinite_params(fit: ParametricFit, tokens):

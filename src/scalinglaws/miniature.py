@@ -10,7 +10,7 @@ reproduces its loss. This module holds what the chapter needs beyond the sweep a
 - :func:`nearest_shape` and :func:`committed_record`: choosing a ladder model, finding its run
   (:func:`scalinglaws.sweep.run_spec` gives the run a sweep would train for ANY ladder shape);
 - :func:`mis_sizing_penalty`: what Hoffmann's Eq. 2 says about a model of the wrong size on a
-  fixed budget (the tokens it needs to catch up are :func:`scalinglaws.laws.tokens_to_match`);
+  fixed budget (the tokens it needs to catch up are :func:`scalinglaws.laws.tokens_for_loss`);
 - :func:`side_by_side`: two texts in two columns, for samples of the two models.
 """
 
