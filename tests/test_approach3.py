@@ -1,15 +1,17 @@
 """Approach 3: Huber fit of L = E + A/N^alpha + B/D^beta (Hoffmann Sec. 3.3, App. D.2; Besiroglu et al. 2024)."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
 from scalinglaws import constants
 from scalinglaws.chinchilla_data import load_besiroglu_points
-from scalinglaws.fitting.approach3 import (fit_approach3, fit_approach3_arrays, fit_approach3_scipy, grid_starts,
-                                           make_problem)
+from scalinglaws.fitting.approach3 import (coefficients, fit_approach3, fit_approach3_arrays, fit_approach3_scipy,
+                                           grid_starts, make_problem, objective_at, parameter_vector)
 from scalinglaws.fitting.synthetic import isoflop_runs
-from scalinglaws.laws import allocation_exponents, optimal_allocation
+from scalinglaws.laws import allocation_exponents, optimal_allocation, parametric_loss
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +27,6 @@ def summed(points):
 @pytest.fixture(scope="module")
 def averaged(points):
     return fit_approach3(points, reduction="mean")
-
-
-def as_vector(fit):
-    return [np.log(fit.A), np.log(fit.B), np.log(fit.E), fit.alpha, fit.beta]
 
 
 def test_grid_is_hoffmann_appendix_d2():
@@ -58,7 +56,7 @@ def test_mean_reduced_huber_stops_early_near_a_044(points, summed, averaged):
     assert averaged.a < summed.a - 0.03
     # Early, not elsewhere: on the summed objective the averaged fit is clearly worse.
     problem = make_problem(points.params, points.tokens, points.loss, reduction="sum")
-    value_at_averaged, _ = problem(np.array([as_vector(averaged)]), np.zeros(1, dtype=int))
+    value_at_averaged, _ = problem(parameter_vector(averaged)[None, :], np.zeros(1, dtype=int))
     assert value_at_averaged[0] > 1.05 * summed.objective
     # The mean objective is the sum divided by the 240 points, so its values are tiny.
     assert averaged.objective < summed.objective / 100
@@ -82,7 +80,7 @@ def test_batched_lbfgs_agrees_with_plain_scipy_loop(points, reduction):
     batched = fit_approach3_arrays(points.params, points.tokens, points.loss, reduction, starts=starts)
     looped = fit_approach3_scipy(points.params, points.tokens, points.loss, reduction, starts=starts)
     assert batched.objective == pytest.approx(looped.objective, rel=1e-4)
-    np.testing.assert_allclose(as_vector(batched), as_vector(looped), atol=2e-3)
+    np.testing.assert_allclose(parameter_vector(batched), parameter_vector(looped), atol=2e-3)
     assert batched.alpha == pytest.approx(looped.alpha, abs=1e-3)
     assert batched.beta == pytest.approx(looped.beta, abs=1e-3)
     assert batched.n_starts == looped.n_starts == 60
@@ -110,3 +108,36 @@ def test_bad_input_messages():
         fit_approach3_arrays([1e8, -1, 1, 1, 1, 1], [1e9] * 6, [3.0] * 6)
     with pytest.raises(ValueError, match=r"reduction must be one of \('sum', 'mean'\)"):
         fit_approach3_arrays([1e8] * 6, [1e9] * 6, [3.0] * 6, reduction="median")
+
+
+def synthetic_points(fit, log_residual=0.0):
+    """A grid of (N, D) with losses from ``fit``, each multiplied by exp(log_residual)."""
+    params, tokens = (grid.ravel() for grid in np.meshgrid(np.logspace(7, 10, 6), np.logspace(9, 12, 5)))
+    return params, tokens, parametric_loss(fit, params, tokens) * math.exp(log_residual)
+
+
+def test_objective_at_is_zero_on_the_fits_own_predictions():
+    params, tokens, loss = synthetic_points(constants.CHINCHILLA_UNROUNDED)
+    assert objective_at(constants.CHINCHILLA_UNROUNDED, params, tokens, loss) == pytest.approx(0, abs=1e-20)
+    assert objective_at(constants.BESIROGLU_REFIT, params, tokens, loss) > 0
+
+
+@pytest.mark.parametrize("residual, per_point", [
+    (5e-4, 0.5 * 5e-4**2),  # inside delta = 1e-3: quadratic
+    (0.1, 1e-3 * (0.1 - 0.5e-3)),  # outside: linear (Huber 1964)
+])
+def test_objective_at_is_huber_summed_or_averaged(residual, per_point):
+    params, tokens, loss = synthetic_points(constants.CHINCHILLA_UNROUNDED, log_residual=residual)
+    n = params.size
+    fit = constants.CHINCHILLA_UNROUNDED
+    assert objective_at(fit, params, tokens, loss) == pytest.approx(n * per_point, rel=1e-6)
+    assert objective_at(fit, params, tokens, loss, "mean") == pytest.approx(per_point, rel=1e-6)
+
+
+def test_parameter_vector_is_the_log_coefficients_and_coefficients_undo_it():
+    fit = constants.CHINCHILLA_UNROUNDED
+    # Hoffmann's LaTeX source gives log A, log B, log E directly (constants.py).
+    np.testing.assert_allclose(parameter_vector(fit), [6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083],
+                               rtol=1e-12)
+    back = coefficients(np.vstack([parameter_vector(fit), parameter_vector(constants.BESIROGLU_REFIT)]))
+    assert back["A"][0] == pytest.approx(fit.A, rel=1e-14) and back["beta"][1] == constants.BESIROGLU_REFIT.beta

@@ -134,30 +134,6 @@ def test_budget_from_hardware_rejects_a_utilisation_outside_0_1(utilisation):
         calculator.budget_from_hardware(1, 1e15, utilisation, 1)
 
 
-def synthetic_points(fit, log_residual=0.0):
-    """A grid of (N, D) with losses from ``fit``, each multiplied by exp(log_residual)."""
-    params, tokens = (grid.ravel() for grid in np.meshgrid(np.logspace(7, 10, 6), np.logspace(9, 12, 5)))
-    return params, tokens, laws.parametric_loss(fit, params, tokens) * math.exp(log_residual)
-
-
-def test_approach3_objective_is_zero_on_the_fits_own_predictions():
-    params, tokens, loss = synthetic_points(k.CHINCHILLA_UNROUNDED)
-    assert calculator.approach3_objective(k.CHINCHILLA_UNROUNDED, params, tokens, loss) == pytest.approx(0, abs=1e-20)
-    assert calculator.approach3_objective(k.BESIROGLU_REFIT, params, tokens, loss) > 0
-
-
-@pytest.mark.parametrize("residual, per_point", [
-    (5e-4, 0.5 * 5e-4**2),  # inside delta = 1e-3: quadratic
-    (0.1, 1e-3 * (0.1 - 0.5e-3)),  # outside: linear (Huber 1964)
-])
-def test_approach3_objective_is_huber_summed_or_averaged(residual, per_point):
-    params, tokens, loss = synthetic_points(k.CHINCHILLA_UNROUNDED, log_residual=residual)
-    n = params.size
-    fit = k.CHINCHILLA_UNROUNDED
-    assert calculator.approach3_objective(fit, params, tokens, loss) == pytest.approx(n * per_point, rel=1e-6)
-    assert calculator.approach3_objective(fit, params, tokens, loss, "mean") == pytest.approx(per_point, rel=1e-6)
-
-
 class FixedIntervals:
     """A stand-in bootstrap whose intervals are known."""
 

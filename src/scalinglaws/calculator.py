@@ -20,7 +20,6 @@ from scipy.optimize import minimize_scalar
 from . import constants as k
 from . import laws
 from .constants import OptimalRow, ParametricFit, TrainedModel
-from .fitting.approach3 import make_problem
 
 # --------------------------------------------------------------------------------------
 # Plain-text tables
@@ -322,24 +321,6 @@ def runs_for_interval_width(n_runs: float, width: float, target_width: float) ->
     for name, value in (("n_runs", n_runs), ("width", width), ("target_width", target_width)):
         laws.require_positive(name, value)
     return n_runs * (width / target_width) ** 2
-
-
-# --------------------------------------------------------------------------------------
-# Approach 3 on the paper's own data: how well a fit fits, and how sure we can be
-# --------------------------------------------------------------------------------------
-
-
-def approach3_objective(fit: ParametricFit, params, tokens, loss, reduction: str = "sum") -> float:
-    """Hoffmann's Approach 3 objective (Appendix D.2) evaluated at ``fit``.
-
-    The Huber loss (delta = 1e-3) of log L_predicted - log L_observed over the points,
-    summed (``reduction="sum"``) or averaged (``"mean"``). Comparing a fit's value with
-    another's on the same points says which one the objective prefers.
-    """
-    problem = make_problem(params, tokens, loss, reduction=reduction)
-    x = np.array([[math.log(fit.A), math.log(fit.B), math.log(fit.E), fit.alpha, fit.beta]])
-    value, _ = problem(x, np.zeros(1, dtype=int))
-    return float(value[0])
 
 
 def _significant(x: float, digits: int = 3) -> str:

@@ -24,9 +24,9 @@ import numpy as np
 
 from . import constants
 from .constants import ParametricFit
-from .fitting.approach3 import (PARAMETER_NAMES, Approach3Fit, HuberProblem, best_of, grid_starts,
-                                make_problem)
-from .fitting.bootstrap import REFIT_FTOL, REFIT_GTOL
+from .fitting.approach3 import (PARAMETER_NAMES, Approach3Fit, HuberProblem, best_of, coefficients, grid_starts,
+                                make_problem, parameter_vector)
+from .fitting.bootstrap import REFIT_FTOL, REFIT_GTOL, with_allocation_exponents
 from .fitting.lbfgs import minimize_batched
 from .laws import parametric_loss
 from .runs import Runs
@@ -160,10 +160,6 @@ class SimulatedFits:
         return float(low), float(high)
 
 
-def _law_start(law: ParametricFit) -> np.ndarray:
-    return np.array([math.log(law.A), math.log(law.B), math.log(law.E), law.alpha, law.beta])
-
-
 def simulate_fits(law: ParametricFit, params, tokens, noise: float, n_replicates: int = 200, seed: int = 0,
                   grid_every: int = 150, delta: float = constants.HUBER_DELTA) -> SimulatedFits:
     """Draw ``n_replicates`` sweeps at the points (params, tokens) from ``law``, each loss times
@@ -184,16 +180,14 @@ def simulate_fits(law: ParametricFit, params, tokens, noise: float, n_replicates
     rng = np.random.default_rng(seed)
     clean = np.log(parametric_loss(law, params, tokens))
     log_loss = clean + noise * rng.standard_normal((n_replicates, params.size))
-    starts = np.vstack([_law_start(law), grid_starts()[::grid_every]])
+    starts = np.vstack([parameter_vector(law), grid_starts()[::grid_every]])
     per = starts.shape[0]
     objective = _PerReplicateLoss(np.log(params), np.log(tokens), np.repeat(log_loss, per, axis=0), delta)
     result = minimize_batched(objective, np.tile(starts, (n_replicates, 1)), gtol=REFIT_GTOL, ftol=REFIT_FTOL)
     values = np.where(np.isfinite(result.fun), result.fun, np.inf).reshape(n_replicates, per)
     best = np.argmin(values, axis=1) + per * np.arange(n_replicates)
     best = best[result.converged[best] & np.isfinite(result.fun[best])]
-    a, b, e, alpha, beta = result.x[best].T
-    samples = {"E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta,
-               "a": beta / (alpha + beta)}
+    samples = with_allocation_exponents(coefficients(result.x[best]))
     return SimulatedFits(law=law, n_points=params.size, noise=float(noise), n_replicates=n_replicates,
                          samples=samples)
 

@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 
 from .. import constants
 from ..constants import ParametricFit
+from ..laws import allocation_exponents
 from ..runs import Runs
 from .lbfgs import (FTOL_REACHED, GTOL_REACHED, LINE_SEARCH_FAILED, MAXFUN_REACHED, MAXITER_REACHED,
                     STATUS_NAMES, BatchedResult, minimize_batched)
@@ -36,6 +37,19 @@ from .powerlaw import FitFailure
 #: Parameter order of every array in this module: the LSE form of Hoffmann Eq. 2 / D.2.
 PARAMETER_NAMES = ("a", "b", "e", "alpha", "beta")
 REDUCTIONS = ("sum", "mean")
+
+
+def parameter_vector(fit: ParametricFit) -> np.ndarray:
+    """The fit's point in the objective's coordinates: (a, b, e, alpha, beta) = (log A, log B, log E,
+    alpha, beta) (Hoffmann Appendix D.2). :func:`coefficients` undoes it."""
+    return np.array([np.log(fit.A), np.log(fit.B), np.log(fit.E), fit.alpha, fit.beta])
+
+
+def coefficients(x: np.ndarray) -> dict:
+    """Eq. 2's coefficients E, A, B, alpha, beta of parameter vectors ``x`` (5,) or (k, 5), the
+    inverse of :func:`parameter_vector`: A, B, E = exp(a, b, e)."""
+    a, b, e, alpha, beta = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+    return {"E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta}
 
 
 def grid_starts(grid: dict = constants.APPROACH3_GRID) -> np.ndarray:
@@ -158,13 +172,13 @@ class Approach3Fit(ParametricFit):
 
     @property
     def a(self) -> float:
-        """N_opt ~ C^a with a = beta / (alpha + beta) (Hoffmann Eq. 4)."""
-        return self.beta / (self.alpha + self.beta)
+        """N_opt ~ C^a (Hoffmann Eq. 4, :func:`scalinglaws.laws.allocation_exponents`)."""
+        return allocation_exponents(self)[0]
 
     @property
     def b(self) -> float:
-        """D_opt ~ C^b with b = alpha / (alpha + beta) (Hoffmann Eq. 4)."""
-        return self.alpha / (self.alpha + self.beta)
+        """D_opt ~ C^b (Hoffmann Eq. 4, :func:`scalinglaws.laws.allocation_exponents`)."""
+        return allocation_exponents(self)[1]
 
 
 def best_of(result: BatchedResult, starts: np.ndarray, reduction: str, name: str = "approach 3") -> Approach3Fit:
@@ -173,15 +187,25 @@ def best_of(result: BatchedResult, starts: np.ndarray, reduction: str, name: str
     if not np.any(np.isfinite(objectives)):
         raise FitFailure("Approach 3: no start reached a finite objective")
     best = int(np.argmin(objectives))
-    a, b, e, alpha, beta = result.x[best]
     return Approach3Fit(
-        name=name, E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)),
-        alpha=float(alpha), beta=float(beta),
+        name=name, **{symbol: float(value) for symbol, value in coefficients(result.x[best]).items()},
         objective=float(objectives[best]), reduction=reduction,
         converged=bool(result.converged[best]), n_starts=len(objectives),
         n_converged=int(result.converged.sum()), status_counts=result.status_counts(),
         starts=starts, local_optima=result.x, local_objectives=objectives,
     )
+
+
+def objective_at(fit: ParametricFit, params, tokens, loss, reduction: str = "sum") -> float:
+    """The Approach 3 objective (Appendix D.2) evaluated at ``fit`` on (N, D, L) points.
+
+    The Huber loss (delta = 1e-3) of log L_predicted - log L_observed over the points,
+    summed (``reduction="sum"``) or averaged (``"mean"``). Comparing a fit's value with
+    another's on the same points says which one the objective prefers.
+    """
+    problem = make_problem(params, tokens, loss, reduction=reduction)
+    value, _ = problem(parameter_vector(fit)[None, :], np.zeros(1, dtype=int))
+    return float(value[0])
 
 
 def _points(runs: Runs):
@@ -239,5 +263,6 @@ def fit_approach3_scipy(params, tokens, loss, reduction: str = "sum", starts=Non
     return best_of(result, starts, reduction, name="approach 3 (scipy loop)")
 
 
-__all__ = ["PARAMETER_NAMES", "REDUCTIONS", "STATUS_NAMES", "Approach3Fit", "HuberProblem", "best_of",
-           "fit_approach3", "fit_approach3_arrays", "fit_approach3_scipy", "grid_starts", "make_problem"]
+__all__ = ["PARAMETER_NAMES", "REDUCTIONS", "STATUS_NAMES", "Approach3Fit", "HuberProblem", "best_of", "coefficients",
+           "fit_approach3", "fit_approach3_arrays", "fit_approach3_scipy", "grid_starts", "make_problem", "objective_at",
+           "parameter_vector"]

@@ -34,7 +34,9 @@ import numpy as np
 from ..runs import Runs
 from .approach1 import fit_approach1
 from .approach2 import fit_approach2
-from .approach3 import PARAMETER_NAMES, Approach3Fit, fit_approach3, make_problem
+from ..constants import ParametricFit
+from ..laws import allocation_exponents
+from .approach3 import Approach3Fit, coefficients, fit_approach3, make_problem
 from .lbfgs import STATUS_NAMES, minimize_batched
 
 #: Hoffmann Table 2 reports 10th-90th percentile intervals.
@@ -145,6 +147,13 @@ def _approach3_starts(full_fit: Approach3Fit) -> np.ndarray:
     return np.vstack([np.array(distinct), full_fit.starts[reached_best][:GRID_STARTS]])
 
 
+def with_allocation_exponents(samples: dict) -> dict:
+    """Samples of Eq. 2's coefficients (:func:`approach3.coefficients`) with the allocation
+    exponents a and b of each (Hoffmann Eq. 4, :func:`scalinglaws.laws.allocation_exponents`)."""
+    a, b = allocation_exponents(ParametricFit("samples", **samples))
+    return {**samples, "a": a, "b": b}
+
+
 def point_resamples(n_points: int, n_resamples: int, seed: int = 0) -> np.ndarray:
     """Multiplicities (n_resamples, n_points) of ``n_resamples`` draws of ``n_points`` points with
     replacement: the resamples of :func:`bootstrap_approach3` for the same seed."""
@@ -179,11 +188,7 @@ def bootstrap_approach3(runs: Runs, n_resamples: int = 200, seed: int = 0, reduc
     best = np.argmin(objectives, axis=1) + per_replicate * np.arange(n_resamples)
     converged = result.converged[best] & np.isfinite(result.fun[best])
     estimates = result.x[best[converged]]
-    a, b, e, alpha, beta = (estimates[:, PARAMETER_NAMES.index(name)] for name in PARAMETER_NAMES)
-    samples = {
-        "E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta,
-        "a": beta / (alpha + beta), "b": alpha / (alpha + beta),
-    }
+    samples = with_allocation_exponents(coefficients(estimates))
     failures = Counter(STATUS_NAMES[int(status)] for status in result.status[best[~converged]])
     unmoved = int(np.sum(np.max(np.abs(estimates - x0[best[converged]]), axis=1) <= START_TOLERANCE))
     flagged = {f"ended within {START_TOLERANCE:g} of its start": unmoved} if unmoved else {}
