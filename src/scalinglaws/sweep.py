@@ -131,6 +131,12 @@ class RunSpec:
                   f"-b{self.config.batch_size}-lr{self.config.peak_lr:.3g}-seed{self.config.seed}")
         if self.config.schedule == "wsd":  # cosine runs keep the ids their committed records have
             run_id += f"-wsd{self.config.cooldown_fraction:g}-{self.config.cooldown_shape}"
+        defaults = TrainConfig(shape=s, steps=2, batch_size=1, peak_lr=1.0)  # likewise for AdamW's settings
+        if self.config.betas != defaults.betas:
+            run_id += f"-beta2{self.config.betas[1]:g}" if self.config.betas[0] == defaults.betas[0] else \
+                f"-betas{self.config.betas[0]:g},{self.config.betas[1]:g}"
+        if self.config.weight_decay != defaults.weight_decay:
+            run_id += f"-wd{self.config.weight_decay:.3g}"
         return run_id
 
     @property
