@@ -18,7 +18,7 @@ from pathlib import Path
 
 from scalinglaws import counting
 from scalinglaws.results import format_records_table, load_results, results_to_runs
-from scalinglaws.sweep import PRESETS, Preset, RunSpec, build_grid, run_specs
+from scalinglaws.sweep import CPU_LR_RULE, PRESETS, Preset, RunSpec, build_grid, run_specs, steps_for_budget
 from scalinglaws.train import TrainConfig
 
 HERE = Path(__file__).resolve().parent
@@ -27,14 +27,13 @@ LR_BUDGET = 1e12
 LR_SHAPES = [counting.TransformerShape(1, 16, 2, 128), counting.TransformerShape(1, 32, 4, 128),
              counting.TransformerShape(2, 48, 4, 128)]
 LEARNING_RATES = (2e-3, 5e-3, 1.2e-2, 3e-2)
-#: The rule read off the lr pilot (README.md): lr = LR_AT_100K * (N / 1e5) ** -LR_EXPONENT.
-LR_AT_100K, LR_EXPONENT = 0.0052, 0.48
+#: The rule read off the lr pilot (README.md), fitted from its records by learning_rate_rule.pilot_rule.
+LR_RULE = CPU_LR_RULE
 BATCHES = {16: LEARNING_RATES, 8: (5e-3, 1.2e-2), 32: (5e-3, 1.2e-2)}  # other batches: middle model only
 
 
 def spec(shape: counting.TransformerShape, budget: float, batch: int, lr: float) -> RunSpec:
-    steps = round(budget / (6 * counting.params_total(shape)) / (batch * shape.n_ctx))
-    config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr,
+    config = TrainConfig(shape=shape, steps=steps_for_budget(budget, shape, batch), batch_size=batch, peak_lr=lr,
                          eval_sequences=EVAL_SEQUENCES, n_eval_points=EVAL_POINTS)
     return RunSpec(budget=budget, corpus=CORPUS, config=config)
 
@@ -54,7 +53,7 @@ ISOFLOP = Preset(
                  [(1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 40, 4), (2, 48, 4),
                   (3, 48, 4), (3, 64, 4)]),
     models_per_budget=6, tokens_per_param_guess=200.0, batch_size=16,
-    lr_at_100k=LR_AT_100K, lr_exponent=LR_EXPONENT, eval_sequences=1024, n_eval_points=EVAL_POINTS)
+    lr_at_100k=LR_RULE.lr_at_100k, lr_exponent=LR_RULE.exponent, eval_sequences=1024, n_eval_points=EVAL_POINTS)
 
 
 def isoflop_grid() -> list[RunSpec]:

@@ -49,6 +49,7 @@ import torch
 
 from . import branches, counting, wsd_plan
 from .counting import TransformerShape
+from .learning_rate_rule import pilot_rule
 from .results import (RESULTS_NAME, Shard, append_record, check_header, directory_locked, load_results,  # noqa: F401
                       locked, repair, results_files, results_name, results_to_runs, settings_digest, write_atomically, write_new)
 from .train import Engine, TrainConfig, train, validation_windows
@@ -151,9 +152,13 @@ class RunSpec:
         return settings_digest(self.settings())
 
 
-def _steps(preset: Preset, budget: float, shape: TransformerShape) -> int:
+def steps_for_budget(budget: float, shape: TransformerShape, batch_size: int) -> int:
     """Optimizer steps that spend ``budget`` = 6ND on ``shape``: D = C / 6N in whole batches."""
-    return round(budget / (6 * counting.params_total(shape)) / (preset.batch_for(budget) * shape.n_ctx))
+    return round(budget / (6 * counting.params_total(shape)) / (batch_size * shape.n_ctx))
+
+
+def _steps(preset: Preset, budget: float, shape: TransformerShape) -> int:
+    return steps_for_budget(budget, shape, preset.batch_for(budget))
 
 
 def _matched_run(preset: Preset, budget: float, shape: TransformerShape, seed: int) -> RunSpec:
@@ -212,9 +217,9 @@ def _ladder(*layers_width_heads: tuple[int, int, int], n_ctx: int = 128) -> tupl
 #: Model sizes of the CPU sweeps: 1-5 layers, widths 8-112, about 1.5x apart in N (4K .. 800K parameters).
 CPU_LADDER = _ladder((1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 40, 4), (2, 48, 4),
                      (3, 48, 4), (3, 64, 4), (4, 72, 4), (4, 96, 4), (5, 112, 4))
-#: Measured in results/pilot/ (README.md there): the peak learning rate of the best of 3-4 rates, for
-#: 3 sizes at C = 1e12, fitted as lr = 0.0052 (N / 1e5) ** -0.48 (batch 16 x 128 bytes).
-CPU_LR_AT_100K, CPU_LR_EXPONENT = 0.0052, 0.48
+#: Measured in results/pilot/ (README.md there): the best of 4 peak learning rates for 3 sizes at
+#: C = 1e12 and batch 16 x 128 bytes, fitted by learning_rate_rule.pilot_rule from the committed records.
+CPU_LR_RULE = pilot_rule()
 #: Bracket centre N* = sqrt(C / 6r): byte-level models want far more tokens per parameter than
 #: Chinchilla's ~20; the IsoFLOP pilot found 145-175 at 1e12-3e12 (results/pilot/README.md).
 CPU_TOKENS_PER_PARAM = 150.0
@@ -257,7 +262,7 @@ PRESETS: dict[str, Preset] = {
             corpus="default", budgets=(3e10, 1e11, 3e11),
             ladder=_ladder((1, 4, 1)) + CPU_LADDER[:6], models_per_budget=5, tokens_per_param_guess=CPU_TOKENS_PER_PARAM,
             batch_size=16, small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
-            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=256,
+            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=256,
         ),
         Preset(
             name="cpu",
@@ -267,7 +272,7 @@ PRESETS: dict[str, Preset] = {
             corpus="default", budgets=(3e11, 1e12, 3e12, 1e13, 3e13),
             ladder=CPU_LADDER, models_per_budget=6, tokens_per_param_guess=CPU_TOKENS_PER_PARAM, batch_size=16,
             small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
-            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=1024,
+            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=1024,
         ),
         Preset(
             name="fixed-horizon",
@@ -278,14 +283,14 @@ PRESETS: dict[str, Preset] = {
             corpus="default", budgets=(3e11, 1e12, 3e12, 1e13),
             ladder=CPU_LADDER, models_per_budget=6, tokens_per_param_guess=CPU_TOKENS_PER_PARAM, batch_size=16,
             small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
-            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=1024, fixed_horizon=True,
+            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=1024, fixed_horizon=True,
         ),
         Preset(
             name="gpu",
             description=GPU_DESCRIPTION,
             corpus="gutenberg409", budgets=(1e14, 3e14, 1e15, 3e15),
             ladder=GPU_LADDER, models_per_budget=6, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=128,
-            lr_at_100k=CPU_LR_AT_100K, lr_exponent=CPU_LR_EXPONENT, eval_sequences=2048,
+            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=2048,
             max_tokens=GPU_MAX_EPOCHS * GUTENBERG409_TRAIN_BYTES,
         ),
     ]
