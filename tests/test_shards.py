@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from scalinglaws import cli, sweep
-from scalinglaws.results import DamagedResultsError, ResultsMismatchError, Shard, load_results
+from scalinglaws.results import DamagedResultsError, ResultsMismatchError, Shard, load_results, results_to_runs
 from scalinglaws.sweep import PRESETS, build_grid
 
 SMOKE = PRESETS["smoke"]
@@ -81,7 +81,7 @@ def test_the_shards_read_together_are_the_unsharded_sweep_to_the_last_bit(parall
         return {row["run_id"]: (row["final_loss"], row["curve_loss"]) for row in rows}
 
     assert losses(records) == losses(plain_records) and set(losses(records)) == SMOKE_IDS
-    assert len(sweep.results_to_runs(sharded)) == len(SMOKE_IDS)
+    assert len(results_to_runs(sharded)) == len(SMOKE_IDS)
 
 
 def test_the_shared_readme_counts_every_shard(parallel):

@@ -27,7 +27,6 @@ URL = ("https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/"
 SHA256 = "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30"
 #: Number of rows in the file (Besiroglu et al. 2024, Section 2).
 N_POINTS = 245
-COLUMNS = ("Model Size", "Training FLOP", "loss")
 #: Points within this many decades of one of Hoffmann's nine budgets belong to it.
 BUDGET_TOLERANCE_DEX = 0.1
 

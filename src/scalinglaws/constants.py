@@ -58,23 +58,6 @@ KAPLAN_L_OF_N_D = KaplanJointLaw()
 
 
 @dataclass(frozen=True)
-class KaplanStepsLaw:
-    """L(N, S) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S (Kaplan Eq. 1.6, Table 2)."""
-
-    alpha_n: float = 0.077
-    alpha_s: float = 0.76
-    n_c: float = 6.5e13
-    s_c: float = 2.1e3
-
-
-KAPLAN_L_OF_N_S = KaplanStepsLaw()
-
-#: Critical batch size B_crit(L) = B* / L^(1/alpha_B) (Kaplan Eq. 1.4).
-KAPLAN_B_STAR_TOKENS = 2e8
-KAPLAN_ALPHA_B = 0.21
-
-
-@dataclass(frozen=True)
 class KaplanAllocation:
     """Compute-efficient allocation, C in PF-days (Kaplan Eqs. 1.7-1.8 and Section 6.1).
 
@@ -308,14 +291,6 @@ TABLE_A4 = (
 CHINCHILLA_CONTEXT = 2_048
 CHINCHILLA_VOCAB = 32_000
 
-#: Hoffmann Table 4: Gopher and Chinchilla architectures and learning rates.
-GOPHER_SHAPE = ModelShape("Gopher 280B", 80, 16_384, 4 * 16_384, 128, 128)
-CHINCHILLA_SHAPE = ModelShape("Chinchilla 70B", 80, 8_192, 4 * 8_192, 64, 128)
-GOPHER_MAX_LR = 4e-5
-CHINCHILLA_MAX_LR = 1e-4
-GOPHER_BATCH_TOKENS = (3e6, 6e6)
-CHINCHILLA_BATCH_TOKENS = (1.5e6, 3e6)
-
 #: Hoffmann Section 4.2 and Tables 6-8: downstream results, Chinchilla vs Gopher.
 TABLE_4_RESULTS = {
     # task: (Chinchilla, Gopher, higher_is_better)
@@ -327,10 +302,7 @@ TABLE_4_RESULTS = {
 
 #: Hoffmann Appendix B, Figure A1: the cosine cycle must match the training length;
 #: overshooting by more than 25% clearly hurts. Decaying 10x beats decaying to 0.
-COSINE_OVERSHOOT_TOLERANCE = 0.25
 COSINE_FINAL_LR_FRACTION = 0.1
-#: Hoffmann Appendix B: maximum learning rate 2e-4 (smallest models) to 1.25e-4 (largest).
-CHINCHILLA_MAX_LR_RANGE = (2e-4, 1.25e-4)
 
 # ---------------------------------------------------------------------------------------
 # Why Kaplan and Hoffmann disagree

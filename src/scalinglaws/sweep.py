@@ -50,8 +50,8 @@ import torch
 from . import branches, counting, wsd_plan
 from .counting import TransformerShape
 from .learning_rate_rule import pilot_rule
-from .results import (RESULTS_NAME, Shard, append_record, check_header, directory_locked, load_results,  # noqa: F401
-                      locked, repair, results_files, results_name, results_to_runs, settings_digest, write_atomically, write_new)
+from .results import (Shard, append_record, check_header, directory_locked, load_results, locked, repair,
+                      results_files, results_name, settings_digest, write_atomically, write_new)
 from .train import Engine, TrainConfig, train, validation_windows
 
 #: Worker processes on a CPU machine. Measured (benchmarks/bench_training.py, section 4): 2 single-
