@@ -8,10 +8,9 @@ with L-BFGS from a grid of 4,500 starts (:data:`constants.APPROACH3_GRID`), and 
 A, B, E = exp(a, b, e). Besiroglu et al. (2024) found that Hoffmann averaged the Huber loss
 instead of summing it: the objective is then ~240x smaller, scipy's stopping tests fire long
 before the optimum, and the fit stops early near a = 0.44. Both reductions are available
-here (``reduction="sum"`` is the correct one). Measured on their 240 points with the exact
-gradient, the mean-reduced fit stops at a = 0.450 (the plain scipy loop and the batched
-optimiser agree); where an early stop lands depends on the path, though: scipy's default
-finite-difference gradient stops the same grid at a = 0.569.
+here (``reduction="sum"`` is the correct one). Where an early stop lands depends on the
+optimiser's path (the gradient, exact or finite-difference, included); chapter 6 measures it on
+Besiroglu et al.'s points.
 
 All starts are optimised together by :func:`lbfgs.minimize_batched` with the analytic
 gradient below; :func:`fit_approach3_scipy` does the same with a plain loop of

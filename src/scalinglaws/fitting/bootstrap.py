@@ -17,11 +17,10 @@ is a vector of point multiplicities, started from a few places that the full fit
 (its best distinct local optima and the grid starts that reached its best optimum), so 1,000
 refits cost about as much as one 4,500-start fit. Starting at the full fit's optimum is what
 makes scipy's default stopping rules unsafe here: the summed objective (~1e-3) and its
-gradient are already small in absolute terms there, and on Besiroglu et al.'s 240 points
-about 30 of 200 refits stop after a handful of iterations near the start, narrowing the
-10-90% interval of a by ~12% (0.041 instead of 0.047): the early stopping that Besiroglu et
-al. (2024) found in Hoffmann's fit, one level down. The refits therefore run to tolerances
-of their own, :data:`REFIT_GTOL` and :data:`REFIT_FTOL`.
+gradient are already small in absolute terms there, so refits can stop after a handful of
+iterations near the start and the interval comes out too narrow: the early stopping that
+Besiroglu et al. (2024) found in Hoffmann's fit, one level down (chapter 6 measures it). The
+refits therefore run to tolerances of their own, :data:`REFIT_GTOL` and :data:`REFIT_FTOL`.
 """
 
 from __future__ import annotations
