@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scalinglaws import constants
+from scalinglaws.fitting import approach2
 from scalinglaws.fitting.approach2 import fit_approach2, fit_isoflop_profile
 from scalinglaws.fitting.powerlaw import FitFailure, fit_power_law
 from scalinglaws.fitting.synthetic import isoflop_runs
@@ -114,3 +115,50 @@ def test_single_budget_or_too_few_sizes_is_a_value_error_saying_what_is_needed()
         fit_approach2(isoflop_runs((1e19,)))
     with pytest.raises(ValueError, match="at least 2 IsoFLOP budgets with >= 3 model sizes"):
         fit_approach2(isoflop_runs((1e19, 1e20), sizes_per_budget=2))
+
+
+def _drifting_profiles(budgets=np.geomspace(6e18, 3e21, 7)) -> tuple[np.ndarray, list, list]:
+    """Noise-free Eq. 2 profiles (Besiroglu's refit) over 120x in N, 9 sizes each, whose sampling
+    slides from almost all below the optimum (smallest budget) to almost all above it (largest):
+    a fixed ladder under an optimum that moves across it."""
+    params, losses = [], []
+    for budget, below in zip(budgets, np.geomspace(100, 1.5, budgets.size)):
+        n_opt, _ = optimal_allocation(TRUTH, budget)
+        sizes = np.geomspace(n_opt / below, n_opt / below * 120, 9)
+        params.append(sizes)
+        losses.append(parametric_loss(TRUTH, sizes, budget / (6 * sizes)))
+    return budgets, params, losses
+
+
+def test_a_window_around_the_minimum_removes_the_bias_of_a_wide_drifting_profile():
+    budgets, params, losses = _drifting_profiles()
+    def a_of(window):
+        profiles = [fit_isoflop_profile(c, n, loss, window) for c, n, loss in zip(budgets, params, losses)]
+        return fit_power_law(budgets, [p.n_opt for p in profiles]).exponent, profiles
+    whole, _ = a_of(None)
+    windowed, profiles = a_of(approach2.ISOFLOP_WINDOW)
+    assert whole - A_TRUE > 0.03  # the parabola leans toward the side with more points
+    assert windowed == pytest.approx(A_TRUE, abs=0.002)
+    for profile, n in zip(profiles, params):
+        kept = np.asarray(n)[list(profile.in_window)]
+        assert kept.size >= 3 and kept.max() / kept.min() <= approach2.ISOFLOP_WINDOW ** 2 * 1.0001
+        assert profile.lack_of_fit < 0.01 < profile.worst_left_out  # the parabola fits near, not far
+
+
+def test_the_window_widens_to_three_sizes_and_refuses_a_factor_of_one():
+    sizes = np.array([1e4, 1e5, 1e6, 1e7])
+    losses = np.array([3.0, 2.0, 2.5, 3.5])
+    assert approach2.window_around_minimum(sizes, losses, 2.0).tolist() == [True, True, True, False]
+    assert approach2.window_around_minimum(sizes, losses, 10.0).tolist() == [True, True, True, False]
+    assert approach2.window_around_minimum(sizes, losses, 100.0).tolist() == [True, True, True, True]
+    edge = np.array([1.0, 2.0, 2.5, 3.5])  # the minimum at the smallest size: widen upwards only
+    assert approach2.window_around_minimum(sizes, edge, 2.0).tolist() == [True, True, True, False]
+    with pytest.raises(ValueError, match="must exceed 1"):
+        approach2.window_around_minimum(sizes, losses, 1.0)
+
+
+def test_without_a_window_the_profile_reports_its_lack_of_fit_over_all_runs():
+    sizes = np.geomspace(1e4, 1e6, 7)
+    x = np.log(sizes)
+    profile = fit_isoflop_profile(1e12, sizes, 2.0 + 0.01 * (x - x.mean()) ** 2)
+    assert profile.in_window == (True,) * 7 and profile.lack_of_fit < 1e-9 and np.isnan(profile.worst_left_out)

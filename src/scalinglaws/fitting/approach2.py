@@ -16,6 +16,14 @@ three-to-six-point parabola anywhere. So each profile is fitted robustly:
 3. an ordinary least-squares parabola through the remaining points (when at least 3 distinct
    sizes remain) is the profile; outliers are counted in the report.
 
+A wide profile is not a parabola: L(N) along an IsoFLOP curve is E + A/N^alpha + B (6N/C)^beta
+(Eq. 2), steep on the small side and shallow on the large one, and a parabola through a span of
+100x in N leans to the side with more points. With ``window`` set, each profile is fitted only
+to the runs whose N lies within a factor ``window`` of its lowest-loss run (widened, where fewer
+than 3 sizes remain, to that run's nearest sizes on either side), and the profile reports its
+lack of fit (the RMS residual of the runs it was fitted to) and the residual of the worst run it
+left out. ``window=None`` (the default) fits the whole profile, as Hoffmann et al. describe.
+
 Diverged runs are skipped. A profile is used only if its parabola opens upwards and its
 minimum lies inside the sampled sizes; otherwise it is reported with the reason and left out
 (extrapolating a minimum is what the flag is for).
@@ -24,7 +32,7 @@ minimum lies inside the sampled sizes; otherwise it is reported with the reason 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ..runs import Runs
@@ -41,6 +49,9 @@ IRLS_MAX_ITERATIONS = 100
 IRLS_TOLERANCE = 1e-10
 #: Residuals beyond this many robust standard deviations are outliers.
 OUTLIER_SIGMAS = 5.0
+#: The window rule of the sweeps' fits: the runs within a factor 4 in N of the profile's lowest loss
+#: (chosen on synthetic Eq. 2 profiles, tests/test_approach2.py, before any sweep was fitted with it).
+ISOFLOP_WINDOW = 4.0
 #: Floor on the robust standard deviation, as a fraction of the median loss, so that
 #: noise-free profiles do not turn rounding errors into outliers.
 OUTLIER_FLOOR = 1e-3
@@ -58,6 +69,9 @@ class IsoFlopProfile:
     loss_min: float
     in_range: bool
     reason: str
+    in_window: tuple[bool, ...] = ()  # per run: inside the fitting window (all True without one)
+    lack_of_fit: float = math.nan  # RMS residual of the runs the parabola was fitted to (outliers out)
+    worst_left_out: float = math.nan  # largest |residual| of a run outside the window (nan: none)
 
     @property
     def curvature(self) -> float:
@@ -118,10 +132,43 @@ def _soft_l1_parabola(x, y) -> np.ndarray:
     return coefficients[::-1]
 
 
-def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
-    """Robust parabola in ln N through one budget's final losses (module docstring, steps 1-3)."""
+def window_around_minimum(params, losses, window: float) -> np.ndarray:
+    """Mask of the runs whose N is within a factor ``window`` of the lowest-loss run's N, widened to
+    that run's nearest distinct sizes (both sides where there are any) until 3 sizes are in."""
+    if not window > 1:
+        raise ValueError(f"the window is a factor in N and must exceed 1, got {window!r}")
+    params = np.asarray(params, dtype=float)
+    best = float(params[int(np.argmin(losses))])
+    mask = np.abs(np.log(params / best)) <= math.log(window) + 1e-12
+    sizes = np.unique(params)
+    i = int(np.searchsorted(sizes, best))
+    low, high = i, i
+    while np.unique(params[mask]).size < min(MIN_SIZES_PER_BUDGET, sizes.size):
+        # Widen by the nearer (in log N) of the next size below and the next size above.
+        below = math.log(best / sizes[low - 1]) if low > 0 else math.inf
+        above = math.log(sizes[high + 1] / best) if high + 1 < sizes.size else math.inf
+        if below <= above:
+            low -= 1
+        else:
+            high += 1
+        mask |= (params >= sizes[low]) & (params <= sizes[high])
+    return mask
+
+
+def fit_isoflop_profile(budget: float, params, losses, window: float | None = None) -> IsoFlopProfile:
+    """Robust parabola in ln N through one budget's final losses (module docstring, steps 1-3),
+    through the runs within a factor ``window`` in N of the lowest loss when it is given."""
     params = np.asarray(params, dtype=float)
     losses = np.asarray(losses, dtype=float)
+    if window is not None and np.unique(params).size >= MIN_SIZES_PER_BUDGET:
+        in_window = window_around_minimum(params, losses, window)
+        inner = fit_isoflop_profile(budget, params[in_window], losses[in_window])
+        outliers = np.zeros(params.size, dtype=bool)
+        outliers[in_window] = inner.outliers
+        left_out = np.abs(inner.loss_at(params[~in_window]) - losses[~in_window])
+        return replace(inner, n_runs=params.size, outliers=tuple(bool(o) for o in outliers),
+                       in_window=tuple(bool(w) for w in in_window),
+                       worst_left_out=float(left_out.max()) if left_out.size else math.nan)
     if np.unique(params).size < MIN_SIZES_PER_BUDGET:
         return IsoFlopProfile(budget, params.size, (False,) * params.size, (math.nan,) * 3, math.nan, math.nan, False,
                               f"fewer than {MIN_SIZES_PER_BUDGET} distinct model sizes")
@@ -140,20 +187,24 @@ def fit_isoflop_profile(budget: float, params, losses) -> IsoFlopProfile:
     outliers = tuple(bool(out) for out in ~inlier)
     # Back to x = ln N: c0 + c1 (X - m) + c2 (X - m)^2.
     coefficients = (c0 - c1 * centre + c2 * centre**2, c1 - 2 * c2 * centre, c2)
+    fit_residual = c0 + c1 * x[inlier] + c2 * x[inlier] ** 2 - losses[inlier]
+    quality = {"in_window": (True,) * params.size, "lack_of_fit": float(np.sqrt(np.mean(fit_residual ** 2)))}
     if not c2 > 0:
         return IsoFlopProfile(budget, params.size, outliers, coefficients, math.nan, math.nan, False,
-                              "parabola opens downwards (no minimum)")
+                              "parabola opens downwards (no minimum)", **quality)
     x_min = -c1 / (2 * c2)
     loss_min = c0 - c1 * c1 / (4 * c2)
     in_range = bool(x[inlier].min() <= x_min <= x[inlier].max())
     reason = "" if in_range else "minimum outside the sampled sizes"
     with np.errstate(over="ignore"):  # a nearly flat parabola's minimum may lie beyond float range: inf
         n_opt = float(np.exp(x_min + centre))
-    return IsoFlopProfile(budget, params.size, outliers, coefficients, n_opt, float(loss_min), in_range, reason)
+    return IsoFlopProfile(budget, params.size, outliers, coefficients, n_opt, float(loss_min), in_range, reason,
+                          **quality)
 
 
-def fit_approach2(runs: Runs) -> Approach2Fit:
-    """IsoFLOP profiles per budget (``runs.budgets()``), then power laws for N_opt and D_opt.
+def fit_approach2(runs: Runs, window: float | None = None) -> Approach2Fit:
+    """IsoFLOP profiles per budget (``runs.budgets()``), each through the runs within a factor
+    ``window`` in N of its lowest loss if given, then power laws for N_opt and D_opt.
 
     Raises ValueError unless at least 2 budgets have >= 3 distinct sizes among non-diverged
     runs, and FitFailure when fewer than 2 profiles have an in-range minimum.
@@ -171,7 +222,7 @@ def fit_approach2(runs: Runs) -> Approach2Fit:
         found = ", ".join(f"{label:.3g} FLOPs: {sizes[label]} sizes" for label in labels)
         raise ValueError(f"Approach 2 needs at least {MIN_BUDGETS} IsoFLOP budgets with "
                          f">= {MIN_SIZES_PER_BUDGET} model sizes each; got {found}")
-    profiles = tuple(fit_isoflop_profile(label, params[budgets == label], losses[budgets == label])
+    profiles = tuple(fit_isoflop_profile(label, params[budgets == label], losses[budgets == label], window)
                      for label in labels)
     good = [profile for profile in profiles if profile.usable]
     if len(good) < MIN_BUDGETS:
