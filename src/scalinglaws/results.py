@@ -364,11 +364,16 @@ def results_to_runs(path, params: str = "total", flops: str = "6nd") -> Runs:
     nominal budget. Curves are included; diverged runs are kept and flagged (their loss is
     NaN, and the fits leave them out).
     """
-    _check_convention("params", params, PARAMS_CONVENTIONS)
-    _check_convention("flops", flops, FLOPS_CONVENTIONS)
     _, records = load_results(path)
     if not records:
         raise ValueError(f"{path} holds no finished runs yet; expected at least one run record")
+    return records_to_runs(records, params, flops)
+
+
+def records_to_runs(records: list[dict], params: str = "total", flops: str = "6nd") -> Runs:
+    """:func:`results_to_runs` of run records already in hand (seed means, a resample of seeds)."""
+    _check_convention("params", params, PARAMS_CONVENTIONS)
+    _check_convention("flops", flops, FLOPS_CONVENTIONS)
     counts = [run_counts(record, params, flops) for record in records]
     log_ratios: dict[float, list[float]] = {}
     for record, (_, c) in zip(records, counts):
