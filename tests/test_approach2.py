@@ -162,3 +162,19 @@ def test_without_a_window_the_profile_reports_its_lack_of_fit_over_all_runs():
     x = np.log(sizes)
     profile = fit_isoflop_profile(1e12, sizes, 2.0 + 0.01 * (x - x.mean()) ** 2)
     assert profile.in_window == (True,) * 7 and profile.lack_of_fit < 1e-9 and np.isnan(profile.worst_left_out)
+
+
+def test_outliers_judged_against_measured_seed_noise_keep_ordinary_noise_and_drop_a_wild_run():
+    sizes = np.geomspace(1e4, 1e5, 6)
+    x = np.log(sizes)
+    clean = 3.0 - 0.4 * x + 0.02 * x**2
+    seed_sd = 0.015
+    noisy = clean + seed_sd * np.array([0.1, -0.1, 3.0, 0.05, -0.05, 0.0])  # one 3-sigma seed (noise, if rare), the rest tiny
+    assert fit_isoflop_profile(1e12, sizes, noisy).n_outliers == 1  # six residuals' spread calls it an outlier
+    assert fit_isoflop_profile(1e12, sizes, noisy, outlier_sd=seed_sd).n_outliers == 0
+    wild = noisy.copy()
+    wild[4] += 0.5
+    profile = fit_isoflop_profile(1e12, sizes, wild, outlier_sd=seed_sd)
+    assert profile.outliers == (False, False, False, False, True, False)
+    with pytest.raises(ValueError, match="positive standard deviation"):
+        fit_isoflop_profile(1e12, sizes, noisy, outlier_sd=0.0)

@@ -11,8 +11,11 @@ three-to-six-point parabola anywhere. So each profile is fitted robustly:
 1. a soft-L1 fit (the loss of ``scipy.optimize.least_squares(loss="soft_l1")``, solved by
    iteratively reweighted least squares) with a scale of 1% of the median loss, which
    already gives a far-off point only a square-root pull;
-2. points whose residual from that fit exceeds ``OUTLIER_SIGMAS`` robust standard deviations
-   (1.4826 x the median absolute residual, floored at 0.1% of the median loss) are outliers;
+2. points whose residual from that fit exceeds ``OUTLIER_SIGMAS`` standard deviations are
+   outliers: the measured seed standard deviation of the budget's runs when the caller knows it
+   (``outlier_sd``, :func:`scalinglaws.seed_noise.pooled_seed_sd`), else a robust estimate from
+   the residuals (1.4826 x the median absolute residual, floored at 0.1% of the median loss),
+   which from six points can be so small that it rejects ordinary seed noise;
 3. an ordinary least-squares parabola through the remaining points (when at least 3 distinct
    sizes remain) is the profile; outliers are counted in the report.
 
@@ -155,14 +158,18 @@ def window_around_minimum(params, losses, window: float) -> np.ndarray:
     return mask
 
 
-def fit_isoflop_profile(budget: float, params, losses, window: float | None = None) -> IsoFlopProfile:
+def fit_isoflop_profile(budget: float, params, losses, window: float | None = None,
+                        outlier_sd: float | None = None) -> IsoFlopProfile:
     """Robust parabola in ln N through one budget's final losses (module docstring, steps 1-3),
-    through the runs within a factor ``window`` in N of the lowest loss when it is given."""
+    through the runs within a factor ``window`` in N of the lowest loss when it is given, outliers
+    judged against ``outlier_sd`` (a measured seed standard deviation) when it is given."""
+    if outlier_sd is not None and not outlier_sd > 0:
+        raise ValueError(f"outlier_sd must be a positive standard deviation, got {outlier_sd!r}")
     params = np.asarray(params, dtype=float)
     losses = np.asarray(losses, dtype=float)
     if window is not None and np.unique(params).size >= MIN_SIZES_PER_BUDGET:
         in_window = window_around_minimum(params, losses, window)
-        inner = fit_isoflop_profile(budget, params[in_window], losses[in_window])
+        inner = fit_isoflop_profile(budget, params[in_window], losses[in_window], outlier_sd=outlier_sd)
         outliers = np.zeros(params.size, dtype=bool)
         outliers[in_window] = inner.outliers
         left_out = np.abs(inner.loss_at(params[~in_window]) - losses[~in_window])
@@ -177,7 +184,8 @@ def fit_isoflop_profile(budget: float, params, losses, window: float | None = No
     x = np.log(params) - centre
     robust = _soft_l1_parabola(x, losses)
     residual = robust[0] + robust[1] * x + robust[2] * x * x - losses
-    sigma = max(1.4826 * float(np.median(np.abs(residual))), OUTLIER_FLOOR * float(np.median(losses)))
+    sigma = outlier_sd if outlier_sd is not None else max(1.4826 * float(np.median(np.abs(residual))),
+                                                          OUTLIER_FLOOR * float(np.median(losses)))
     inlier = np.abs(residual) <= OUTLIER_SIGMAS * sigma
     if np.unique(params[inlier]).size >= MIN_SIZES_PER_BUDGET:
         c0, c1, c2 = np.polyfit(x[inlier], losses[inlier], 2)[::-1]
@@ -202,9 +210,10 @@ def fit_isoflop_profile(budget: float, params, losses, window: float | None = No
                           **quality)
 
 
-def fit_approach2(runs: Runs, window: float | None = None) -> Approach2Fit:
+def fit_approach2(runs: Runs, window: float | None = None, outlier_sd: dict[float, float] | None = None) -> Approach2Fit:
     """IsoFLOP profiles per budget (``runs.budgets()``), each through the runs within a factor
-    ``window`` in N of its lowest loss if given, then power laws for N_opt and D_opt.
+    ``window`` in N of its lowest loss if given, with outliers judged against ``outlier_sd[budget]``
+    (measured seed noise) for the budgets it names, then power laws for N_opt and D_opt.
 
     Raises ValueError unless at least 2 budgets have >= 3 distinct sizes among non-diverged
     runs, and FitFailure when fewer than 2 profiles have an in-range minimum.
@@ -222,8 +231,9 @@ def fit_approach2(runs: Runs, window: float | None = None) -> Approach2Fit:
         found = ", ".join(f"{label:.3g} FLOPs: {sizes[label]} sizes" for label in labels)
         raise ValueError(f"Approach 2 needs at least {MIN_BUDGETS} IsoFLOP budgets with "
                          f">= {MIN_SIZES_PER_BUDGET} model sizes each; got {found}")
-    profiles = tuple(fit_isoflop_profile(label, params[budgets == label], losses[budgets == label], window)
-                     for label in labels)
+    outlier_sd = outlier_sd or {}
+    profiles = tuple(fit_isoflop_profile(label, params[budgets == label], losses[budgets == label], window,
+                                         outlier_sd.get(float(label))) for label in labels)
     good = [profile for profile in profiles if profile.usable]
     if len(good) < MIN_BUDGETS:
         detail = "; ".join(f"{p.budget:.3g} FLOPs: {p.reason or 'ok'}" for p in profiles)
