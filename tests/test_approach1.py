@@ -49,3 +49,39 @@ def test_needs_curves():
 def test_too_few_runs_is_a_fit_failure():
     with pytest.raises(FitFailure, match=f"too few runs with curves.*need {MIN_COVERING_RUNS}"):
         fit_approach1(curve_runs(SIZES[:2]))
+
+
+def _finished_runs(sizes=np.geomspace(1e6, 1e9, 13), lengths_per_size=12, unfinished_penalty=0.0):
+    """Runs of every size at lengths sqrt(2) apart, each final loss the law's L(N, D) (a finished run),
+    their curves (points part-way) ``unfinished_penalty`` above the law: a cosine not yet decayed."""
+    from scalinglaws.laws import parametric_loss
+    from scalinglaws.runs import Run, Runs
+    runs = []
+    for n in sizes:
+        for k in range(lengths_per_size):
+            d = 2 * n * 2 ** (k / 2)
+            part = np.geomspace(d / 8, d, 6)
+            curve = parametric_loss(TRUTH, n, part) + unfinished_penalty * (part < d)
+            runs.append(Run(name=f"N{n:.3g}-D{d:.3g}", params=n, tokens=d, flops=6 * n * d,
+                            loss=float(parametric_loss(TRUTH, n, d)), curve_tokens=part, curve_loss=curve))
+    return Runs(tuple(runs))
+
+
+def test_the_envelope_of_finished_runs_recovers_a_and_ignores_unfinished_curve_points():
+    clean = fit_approach1(_finished_runs(), finished_only=True)
+    assert clean.a == pytest.approx(A_TRUE, abs=0.02) and clean.b == pytest.approx(B_TRUE, abs=0.02)
+    penalised = fit_approach1(_finished_runs(unfinished_penalty=0.3), finished_only=True)
+    np.testing.assert_array_equal(penalised.n_opt, clean.n_opt)
+    assert penalised.a == clean.a
+
+
+def test_finished_runs_as_curves_is_one_curve_per_size_and_refuses_repeated_lengths():
+    from scalinglaws.fitting.approach1 import finished_runs_as_curves
+    from scalinglaws.runs import Runs
+    runs = _finished_runs(sizes=[1e6, 1e7], lengths_per_size=3)
+    curves = finished_runs_as_curves(runs)
+    assert [c.params for c in curves] == [1e6, 1e7]
+    assert list(curves[0].curve_tokens) == sorted(r.tokens for r in runs if r.params == 1e6)
+    assert list(curves[0].curve_loss) == [r.loss for r in sorted(runs, key=lambda r: r.tokens) if r.params == 1e6]
+    with pytest.raises(ValueError, match="repeat a length: average their seeds"):
+        finished_runs_as_curves(Runs(tuple(runs) + (runs[0],)))

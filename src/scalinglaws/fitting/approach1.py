@@ -20,6 +20,14 @@ Choices this module makes, and why:
   only where at least ``MIN_COVERING_RUNS`` = 3 runs have curve points there, and where the
   winning model size is neither the smallest nor the largest size among those runs: if it
   were, a size that was not trained might have won, and the envelope there is not resolved.
+
+Finished runs only (``finished_only=True``). A point part-way through a cosine run is not a
+finished run of that length: the learning rate has not decayed yet, so the curve overstates the
+loss a run planned to stop there would reach (Hoffmann et al. 2022, Appendix A, Figure A1).
+Where every size was trained to several lengths (separate runs, or the cooldown branches of one
+warmup-stable-decay run, :mod:`scalinglaws.wsd_plan`), :func:`finished_runs_as_curves` makes
+each size's curve of its finished runs' final losses alone, and the envelope is taken over
+those curves, unsmoothed and with nothing dropped as warmup.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import constants
-from ..runs import Runs
+from ..runs import Run, Runs
 from .powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
 
 SMOOTHING_WINDOW = 5
@@ -68,17 +76,43 @@ def _kept_curve(run):
     return np.log(run.curve_flops[keep]), loss[keep]
 
 
-def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS):
+def finished_runs_as_curves(runs: Runs) -> Runs:
+    """One run per model size whose curve is its finished runs' (tokens, final loss), longest last.
+
+    Runs of one size must differ in length only (seed means, not seeds, when there are several).
+    """
+    by_size: dict[float, list] = {}
+    for run in runs.without_diverged():
+        by_size.setdefault(run.params, []).append(run)
+    curves = []
+    for params, members in sorted(by_size.items()):
+        members = sorted(members, key=lambda run: run.tokens)
+        tokens = [run.tokens for run in members]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError(f"the runs {[run.name for run in members]} of N={params:,.0f} repeat a length: "
+                             "average their seeds first (scalinglaws.seed_noise.seed_mean_records)")
+        last = members[-1]
+        curves.append(Run(name=f"N={params:,.0f}: {len(members)} finished runs", params=params, tokens=last.tokens,
+                          flops=last.flops * 1.0, loss=last.loss, curve_tokens=np.array(tokens),
+                          curve_loss=np.array([run.loss for run in members]),
+                          non_embedding_params=last.non_embedding_params))
+    return Runs(tuple(curves))
+
+
+def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS, finished_only: bool = False):
     """Minimum-loss run at each of ``grid_points`` log-spaced FLOPs (module docstring).
 
     Returns (flops, n_opt, d_opt, loss, winners) at the grid points that pass the coverage
-    rules; ``winners`` holds the run that is the envelope at each of them.
+    rules; ``winners`` holds the run that is the envelope at each of them. With ``finished_only``
+    the curves are :func:`finished_runs_as_curves` (unsmoothed, no warmup dropped).
     """
+    if finished_only:
+        runs = finished_runs_as_curves(runs)
     curves = [run for run in runs.without_diverged() if run.has_curve]
     if not curves:
         raise ValueError("Approach 1 needs loss curves (curve_tokens and curve_loss) for the runs; "
                          "none of the non-diverged runs has one")
-    kept = [_kept_curve(run) for run in curves]
+    kept = [(np.log(run.curve_flops), run.curve_loss) if finished_only else _kept_curve(run) for run in curves]
     kept = [(run, log_c, loss) for run, (log_c, loss) in zip(curves, kept) if log_c.size >= 2]
     if len(kept) < MIN_COVERING_RUNS:
         raise FitFailure("Approach 1: too few runs with curves",
@@ -103,13 +137,15 @@ def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS):
     return flops, n_opt[use], d_opt, losses[winner[use], np.flatnonzero(use)], tuple(winners)
 
 
-def fit_approach1(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS) -> Approach1Fit:
-    """Envelope of training curves, then power laws N_opt ~ C^a and D_opt ~ C^b.
+def fit_approach1(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS,
+                  finished_only: bool = False) -> Approach1Fit:
+    """Envelope of training curves (of finished runs only, with ``finished_only``), then power
+    laws N_opt ~ C^a and D_opt ~ C^b.
 
     Raises ValueError when no run has a curve, FitFailure when the envelope is resolved at
     too few grid points or picks fewer than 2 model sizes.
     """
-    flops, n_opt, d_opt, loss, winners = envelope(runs, grid_points)
+    flops, n_opt, d_opt, loss, winners = envelope(runs, grid_points, finished_only)
     if np.unique(n_opt).size < 2:
         raise FitFailure("Approach 1: envelope resolved for fewer than 2 model sizes",
                          f"{flops.size} of {grid_points} grid points usable; train more sizes or "
