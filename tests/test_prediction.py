@@ -1,0 +1,60 @@
+"""The held-out prediction (scalinglaws.prediction) against hand computations and Eq. 4."""
+
+import math
+
+import pytest
+
+from scalinglaws import constants, counting, prediction, tuning
+from scalinglaws.fitting.powerlaw import PowerLawFit
+from scalinglaws.laws import optimal_allocation, parametric_loss
+
+LAW = constants.BESIROGLU_REFIT
+LADDER = [tuning.head16_shape(n_layers) for n_layers in range(2, 11)]
+
+
+def test_the_twin_is_gophers_ratio_to_chinchilla():
+    assert prediction.TWIN_FACTOR == 4.0
+
+
+def test_each_approach_spends_the_budget_and_approach3_follows_eq4():
+    flops = 1e14
+    laws = {"approach1": PowerLawFit(exponent=0.5, coefficient=30.0), "approach2": PowerLawFit(0.55, 10.0)}
+    allocations = prediction.allocation_by_approach(flops, laws, LAW)
+    assert [a.approach for a in allocations] == ["approach1", "approach2", "approach3"]
+    assert allocations[0].n_opt == pytest.approx(30.0 * 1e7)
+    assert allocations[2].n_opt == pytest.approx(optimal_allocation(LAW, flops)[0])
+    for a in allocations:
+        assert 6 * a.n_opt * a.d_opt == pytest.approx(flops)
+    with pytest.raises(ValueError, match="positive number of FLOPs"):
+        prediction.allocation_by_approach(-1.0, laws, LAW)
+
+
+def test_the_prediction_trains_the_ladder_shape_nearest_the_consensus_and_its_4x_twin():
+    flops = 1e14
+    n3, _ = optimal_allocation(LAW, flops)
+    # Approaches 1 and 2 a factor 2 either side of Approach 3: the geometric mean is Approach 3's N.
+    laws = {"approach1": PowerLawFit(1.0, 2 * n3 / flops), "approach2": PowerLawFit(1.0, n3 / 2 / flops)}
+    p = prediction.predict(flops, laws, LAW, LADDER)
+    assert p.consensus_n_opt == pytest.approx(n3)
+    sizes = [counting.params_total(s) for s in LADDER]
+    nearest = min(sizes, key=lambda n: abs(math.log(n / n3)))
+    assert p.optimum.n_params == nearest and p.optimum.tokens == pytest.approx(flops / (6 * nearest))
+    assert p.optimum.predicted_loss == pytest.approx(parametric_loss(LAW, nearest, flops / (6 * nearest)))
+    twin_nearest = min(sizes, key=lambda n: abs(math.log(n / (4 * nearest))))
+    assert p.twin.n_params == twin_nearest and p.twin.tokens == pytest.approx(flops / (6 * twin_nearest))
+    assert p.predicted_gap > 0  # under Eq. 2 the larger model on fewer tokens is worse at the optimum's budget
+
+
+def test_a_prediction_round_trips_through_its_file(tmp_path):
+    flops = 3e14
+    laws = {"approach1": PowerLawFit(0.5, 0.03), "approach2": PowerLawFit(0.5, 0.031)}
+    p = prediction.predict(flops, laws, LAW, LADDER)
+    path = tmp_path / "prediction.json"
+    prediction.write_prediction(path, p, {"command": "test"})
+    assert prediction.read_prediction(path) == p
+
+
+def test_a_ladder_without_a_larger_twin_is_refused():
+    laws = {"approach1": PowerLawFit(0.5, 30.0)}
+    with pytest.raises(ValueError, match="no shape larger"):
+        prediction.predict(1e14, laws, LAW, LADDER[:1])
