@@ -65,46 +65,39 @@ def test_the_grid_is_two_lengths_of_every_size_lr_and_beta2():
 
 
 def test_the_fit_recovers_the_rule_the_records_were_made_with():
-    rule = tuning.fit_rule(synthetic_records())
+    rule = tuning.fit_tuned_rule(synthetic_records())
     assert rule.beta2 == 0.99
-    assert rule.lr_at_100k == pytest.approx(TRUE_LR_AT_100K, rel=1e-9)
-    assert rule.exponent == pytest.approx(TRUE_EXPONENT, rel=1e-9)
-    assert rule.peak_lr(2e5) == pytest.approx(true_lr(2e5), rel=1e-9)
+    assert rule.lr_rule.lr_at_100k == pytest.approx(TRUE_LR_AT_100K, rel=1e-9)
+    assert rule.lr_rule.exponent == pytest.approx(TRUE_EXPONENT, rel=1e-9)
+    assert rule.lr_rule.peak_lr(2e5) == pytest.approx(true_lr(2e5), rel=1e-9)
 
 
 def test_beta2_is_the_one_that_wins_at_more_sizes_not_the_lower_sum():
     # 0.99 wins big at the two smallest sizes, 0.95 narrowly at the other three: 0.95 wins on count.
     gain = lambda n_params: 0.2 if n_params < 2e5 else -0.01  # noqa: E731
-    bests = tuning.best_learning_rates(synthetic_records(beta2_gain=gain))
+    bests = tuning.best_learning_rates_by_beta2(synthetic_records(beta2_gain=gain))
     assert tuning.chosen_beta2(bests) == 0.95
-    assert sum(b.best_score for b in bests if b.beta2 == 0.99) < sum(b.best_score for b in bests if b.beta2 == 0.95)
+    assert sum(min(b.losses) for b in bests[0.99]) < sum(min(b.losses) for b in bests[0.95])
 
 
 def test_a_best_at_the_grid_edge_is_refused_with_the_size_named():
     low = lambda n_params: tuning.centre_lr(n_params) / 10 if n_params > 5e5 else true_lr(n_params)  # noqa: E731
-    bests = tuning.best_learning_rates(synthetic_records(best_lr=low))
-    assert [b.at_edge for b in bests if b.beta2 == 0.99] == [False, False, False, False, True]
-    with pytest.raises(ValueError, match="edge of the grid for N=708,096"):
-        tuning.fit_rule(synthetic_records(best_lr=low))
+    bests = tuning.best_learning_rates_by_beta2(synthetic_records(best_lr=low))
+    assert [b.at_edge for b in bests[0.99]] == [False, False, False, False, True]
+    with pytest.raises(ValueError, match="edge of the rates tried for N = 708,096"):
+        tuning.fit_tuned_rule(synthetic_records(best_lr=low))
 
 
 def test_a_diverged_neighbour_counts_as_an_edge():
     biggest_lr = max(spec.config.peak_lr for spec in tuning.tuning_specs() if spec.config.shape.n_layers == 2)
     high = lambda n_params: biggest_lr / 2 if n_params < 5e4 else true_lr(n_params)  # noqa: E731
     records = synthetic_records(best_lr=high, diverged=lambda spec: spec.config.peak_lr == biggest_lr)
-    smallest = [b for b in tuning.best_learning_rates(records) if b.n_params == 37_760]
-    assert all(b.at_edge and math.isinf(b.scores[-1]) for b in smallest)
+    smallest = [bests[0] for bests in tuning.best_learning_rates_by_beta2(records).values()]
+    assert all(b.n_params == 37_760 and b.at_edge and math.isinf(b.losses[-1]) for b in smallest)
     assert all(b.best_lr == pytest.approx(biggest_lr / 2, rel=0.01) for b in smallest)
 
 
 def test_records_missing_a_length_are_refused():
     records = synthetic_records()
     with pytest.raises(ValueError, match="same number of lengths"):
-        tuning.best_learning_rates(records[1:])
-
-
-def test_the_parabola_vertex_is_exact_and_refuses_a_maximum():
-    assert tuning.parabola_vertex([0.0, 1.0, 2.0], [1.0, 0.0, 1.0]) == pytest.approx(1.0)
-    assert tuning.parabola_vertex([0.0, 1.0, 3.0], [4.0, 1.0, 1.0]) == pytest.approx(2.0)
-    with pytest.raises(ValueError, match="not convex"):
-        tuning.parabola_vertex([0.0, 1.0, 2.0], [0.0, 1.0, 0.0])
+        tuning.best_learning_rates_by_beta2(records[1:])

@@ -38,15 +38,13 @@ committed before the tuning runs' records):
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from . import counting, wsd_plan
 from .counting import TransformerShape
+from .learning_rate_rule import BestLearningRate, LearningRateRule, best_learning_rates, fit_rule
 from .train import TrainConfig
 
 #: The ladder's depths: d_model = 16 n_layers, n_heads = n_layers.
@@ -116,96 +114,49 @@ def tuning_specs(layers=TUNING_LAYERS, lr_factors=LR_FACTORS, beta2s=BETA2S, ste
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BestLearningRate:
-    """One size's best peak learning rate at one beta2, and the scores it was read from."""
-
-    n_params: int
-    beta2: float
-    lrs: tuple[float, ...]  # the grid, ascending
-    scores: tuple[float, ...]  # held-out loss averaged over the lengths, per grid value
-    best_lr: float  # the parabola's vertex (the grid's best where at_edge)
-    best_score: float  # the best grid score
-    at_edge: bool  # the best grid point is the grid's first or last
+def _with_beta2(records: list[dict], beta2: float) -> list[dict]:
+    return [record for record in records if float(record["train_config"]["betas"][1]) == beta2]
 
 
-def parabola_vertex(x: np.ndarray, y: np.ndarray) -> float:
-    """The x of the minimum of the parabola through three points (x ascending, the middle lowest)."""
-    a, b, _ = np.polyfit(x, y, 2)
-    if not a > 0:
-        raise ValueError(f"the three points {list(zip(x, y))} are not convex: no minimum")
-    return float(-b / (2 * a))
-
-
-def _final_loss(record: dict) -> float:
-    """A run's final held-out loss; a diverged run scores infinity (the worst)."""
-    return math.inf if record["final_loss"] is None else float(record["final_loss"])
-
-
-def best_learning_rates(records: list[dict]) -> list[BestLearningRate]:
-    """Steps 1-2 of the criterion, for every (size, beta2) in ``records`` (run records of the grid)."""
-    scores: dict[tuple[int, float], dict[float, list[float]]] = {}
+def best_learning_rates_by_beta2(records: list[dict]) -> dict[float, list[BestLearningRate]]:
+    """Steps 1-2 of the criterion (:func:`scalinglaws.learning_rate_rule.best_learning_rates`, which
+    averages a setting's lengths), for each beta2 in ``records`` (run records of the grid)."""
+    counts: dict[tuple, int] = {}
     for record in records:
         config = record["train_config"]
-        key = (int(record["params_total"]), float(config["betas"][1]))
-        scores.setdefault(key, {}).setdefault(float(config["peak_lr"]), []).append(_final_loss(record))
-    lengths = {len(losses) for by_lr in scores.values() for losses in by_lr.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"every setting needs the same number of lengths to be averaged; found {sorted(lengths)}")
-    out = []
-    for (n_params, beta2), by_lr in sorted(scores.items()):
-        lrs = sorted(by_lr)
-        mean = [float(np.mean(by_lr[lr])) for lr in lrs]
-        i = int(np.argmin(mean))
-        # A diverged neighbour leaves no parabola either: the grid is extended there like at an edge.
-        at_edge = i in (0, len(lrs) - 1) or not np.isfinite(mean[max(i - 1, 0):i + 2]).all()
-        best = lrs[i] if at_edge else math.exp(parabola_vertex(np.log(lrs[i - 1:i + 2]), np.array(mean[i - 1:i + 2])))
-        out.append(BestLearningRate(n_params, beta2, tuple(lrs), tuple(mean), best, mean[i], at_edge))
-    return out
+        key = (record["params_total"], config["peak_lr"], config["betas"][1])
+        counts[key] = counts.get(key, 0) + 1
+    if len(set(counts.values())) > 1:
+        raise ValueError("every setting needs the same number of lengths to be averaged; found "
+                         f"{sorted(set(counts.values()))} (is the tuning sweep finished?)")
+    beta2s = sorted({float(record["train_config"]["betas"][1]) for record in records})
+    return {beta2: best_learning_rates(_with_beta2(records, beta2)) for beta2 in beta2s}
 
 
-def chosen_beta2(bests: list[BestLearningRate]) -> float:
+def chosen_beta2(bests: dict[float, list[BestLearningRate]]) -> float:
     """Step 3: the beta2 whose best score is lower at more sizes (a tie: the lower summed best score)."""
-    by_size: dict[int, dict[float, float]] = {}
-    for best in bests:
-        by_size.setdefault(best.n_params, {})[best.beta2] = best.best_score
-    beta2s = sorted({best.beta2 for best in bests})
-    wins = {beta2: 0 for beta2 in beta2s}
-    for scores in by_size.values():
-        if set(scores) != set(beta2s):
-            raise ValueError(f"every size needs every beta2 {beta2s}; got {sorted(scores)}")
-        wins[min(scores, key=scores.get)] += 1
-    total = {beta2: sum(scores[beta2] for scores in by_size.values()) for beta2 in beta2s}
-    return min(beta2s, key=lambda beta2: (-wins[beta2], total[beta2]))
+    score = {beta2: {best.n_params: min(best.losses) for best in sizes} for beta2, sizes in bests.items()}
+    all_sizes = {n for by_size in score.values() for n in by_size}
+    for beta2, by_size in score.items():
+        if set(by_size) != all_sizes:
+            raise ValueError(f"every size needs every beta2; beta2={beta2} lacks {sorted(all_sizes - set(by_size))}")
+    wins = {beta2: sum(min(score, key=lambda b: score[b][n]) == beta2 for n in all_sizes) for beta2 in score}
+    return min(score, key=lambda beta2: (-wins[beta2], sum(score[beta2].values())))
 
 
 @dataclass(frozen=True)
-class LearningRateRule:
-    """lr = lr_at_100k (N / 1e5)^-exponent, with the beta2 it was tuned at."""
+class TunedRule:
+    """The preset's settings from the tuning runs: the learning-rate rule and the beta2 it holds at."""
 
-    lr_at_100k: float
-    exponent: float
+    lr_rule: LearningRateRule
     beta2: float
 
-    def peak_lr(self, n_params: float) -> float:
-        return self.lr_at_100k * (n_params / 1e5) ** -self.exponent
 
-
-def fit_rule(records: list[dict]) -> LearningRateRule:
+def fit_tuned_rule(records: list[dict]) -> TunedRule:
     """Steps 1-4 of the criterion: the tuned rule from the tuning runs' records."""
-    bests = best_learning_rates(records)
+    bests = best_learning_rates_by_beta2(records)
     beta2 = chosen_beta2(bests)
-    chosen = [best for best in bests if best.beta2 == beta2]
-    edges = [best for best in chosen if best.at_edge]
-    if edges:
-        raise ValueError("the best learning rate is at the edge of the grid for "
-                         + ", ".join(f"N={best.n_params:,d} (lr {best.best_lr:g} of {best.lrs})" for best in edges)
-                         + f" at beta2={beta2}: extend the grid past it before fitting a rule")
-    if len(chosen) < 2:
-        raise ValueError(f"a rule needs at least 2 sizes, got {len(chosen)}")
-    slope, intercept = np.polyfit(np.log([best.n_params / 1e5 for best in chosen]),
-                                  np.log([best.best_lr for best in chosen]), 1)
-    return LearningRateRule(lr_at_100k=float(math.exp(intercept)), exponent=float(-slope), beta2=beta2)
+    return TunedRule(fit_rule(bests[beta2]), beta2)
 
 
 def main(argv: list[str]) -> int:
@@ -218,11 +169,12 @@ def main(argv: list[str]) -> int:
         from .results import load_results
 
         _, records = load_results(Path(argv[1]) if len(argv) > 1 else OUT)
-        for best in best_learning_rates(records):
-            print(f"N={best.n_params:>9,d} beta2={best.beta2}: scores "
-                  + " ".join(f"{lr:g}:{s:.4f}" for lr, s in zip(best.lrs, best.scores))
-                  + f" -> best lr {best.best_lr:.4g}{' (AT EDGE)' if best.at_edge else ''}")
-        print(fit_rule(records))
+        for beta2, bests in best_learning_rates_by_beta2(records).items():
+            for best in bests:
+                print(f"N={best.n_params:>9,d} beta2={beta2}: "
+                      + " ".join(f"lr {lr:g}: {loss:.4f}" for lr, loss in zip(best.lrs, best.losses))
+                      + f" -> best lr {best.best_lr:.4g}{' (AT EDGE)' if best.at_edge else ''}")
+        print(fit_tuned_rule(records))
         return 0
     print("usage: python -m scalinglaws.tuning run [OUT] | report [RESULTS.jsonl]", file=sys.stderr)
     return 2
