@@ -1,0 +1,155 @@
+"""The reference sweep: the head-16 ladder, tuned per size, several seeds, finished runs of every length.
+
+    python -m scalinglaws.tuned_sweep plan               # the grid, its trunks and its FLOPs
+    python -m scalinglaws.tuned_sweep run [OUT]          # train it (resumable), into results/tuned
+
+What the `cpu` preset (the untuned recipe) lacked, and what this grid does instead (the
+issue that asked for it quotes the measurements behind each point):
+
+- **One ladder**: the shapes of :func:`scalinglaws.tuning.head16_shape`, d_model = 16 n_layers,
+  heads of 16, n_layers = 2..6 (38K-708K parameters), so size is not confounded with shape.
+- **Tuned per size**: the peak learning rate lr = lr_at_100k (N / 1e5)^-exponent and AdamW's
+  beta2 are :func:`scalinglaws.tuning.fit_tuned_rule` of the committed tuning runs
+  (``results/tuning``), rounded to 2 significant figures; weight decay holds the decay
+  timescale 1/(lr wd) at :data:`scalinglaws.tuning.DECAY_TIMESCALE_STEPS` steps, as in tuning.
+- **Enough steps**: every run has at least :data:`MIN_STEPS` = 4,000 optimizer steps of
+  4 x 128 bytes (2.0M tokens), and none sees more than :data:`MAX_EPOCHS` = 4 epochs of the
+  corpus's training split (Muennighoff et al. 2023: up to ~4 epochs cost almost nothing).
+- **IsoFLOP budgets** :data:`BUDGETS`: 4e12 to 3.2e13 FLOPs (6ND), sqrt(2) apart. 4e12 is the
+  smallest budget at which three sizes each get 4,000 steps; the largest is what the compute
+  target allows (about 2 h on 2 cores for the whole grid). Every ladder size that meets the
+  step floor and the epoch cap trains at every budget.
+- **Finished runs of every length**: each (size, seed) is one warmup-stable-decay run (20%
+  1-sqrt cooldown) with a branch at each of its budgets' lengths, and at sqrt(2)-spaced lengths
+  below them down to the step floor (cheap extra points for Approaches 1 and 3). Every point of
+  Approach 1's envelope is then a finished run (:func:`scalinglaws.fitting.approach1.fit_approach1`
+  with ``finished_only``).
+- **Seeds**: :data:`SEEDS` = 3 at every point, so every IsoFLOP profile is fitted to seed means
+  and the seed noise is measured per budget and per size (:mod:`scalinglaws.seed_noise`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import counting, tuning, wsd_plan
+from .learning_rate_rule import LearningRateRule
+from .train import TrainConfig
+
+LAYERS = tuning.TUNING_LAYERS
+BUDGETS = tuple(float(f"{4e12 * math.sqrt(2) ** k:.3g}") for k in range(7))
+SEEDS = 3
+MIN_STEPS = 4000
+BATCH = tuning.BATCH
+MAX_EPOCHS = 4
+#: Training bytes of the 'default' corpus (scalinglaws.corpus.corpus_info("default")["bytes"]["train"]).
+DEFAULT_TRAIN_BYTES = 20_909_379
+COOLDOWN_FRACTION = tuning.COOLDOWN_FRACTION
+EVAL_SEQUENCES = 1024
+EVAL_POINTS = 8
+OUT = tuning.OUT.parent / "tuned"
+NAME = "tuned"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The optimizer settings a grid trains with: the peak-lr rule, beta2 and the weight decay
+    (a fixed decay timescale in steps, or None for a fixed ``weight_decay``)."""
+
+    lr_rule: LearningRateRule
+    beta2: float
+    decay_timescale_steps: int | None = tuning.DECAY_TIMESCALE_STEPS
+    weight_decay: float = 0.1
+
+    def config_fields(self, n_params: int) -> dict:
+        lr = float(f"{self.lr_rule.peak_lr(n_params):.3g}")
+        decay = self.weight_decay if self.decay_timescale_steps is None else tuning.weight_decay_for(
+            lr, self.decay_timescale_steps)
+        return {"peak_lr": lr, "betas": (tuning.BETA1, self.beta2), "weight_decay": decay}
+
+
+def tuned_recipe() -> Recipe:
+    """The recipe fitted from the committed tuning runs (2 significant figures)."""
+    from .reference import sweep_results
+    from .results import load_results
+
+    _, records = load_results(sweep_results("tuning"))
+    rule = tuning.fit_tuned_rule(records)
+    return Recipe(rule.lr_rule.rounded(2), rule.beta2)
+
+
+def _steps(budget: float, n_params: int) -> int:
+    return round(budget / (6 * n_params) / (BATCH * tuning.N_CTX))
+
+
+def lengths_for(n_params: int, budgets=BUDGETS) -> dict[float, int]:
+    """Budget -> steps of one size: the IsoFLOP budgets it can join (the step floor, the epoch cap)
+    and the sqrt(2)-spaced budgets below its smallest, down to the step floor."""
+    cap = MAX_EPOCHS * DEFAULT_TRAIN_BYTES
+    lengths = {budget: _steps(budget, n_params) for budget in budgets
+               if _steps(budget, n_params) >= MIN_STEPS and _steps(budget, n_params) * BATCH * tuning.N_CTX <= cap}
+    if lengths:
+        budget = float(f"{min(lengths) / math.sqrt(2):.3g}")
+        while _steps(budget, n_params) >= MIN_STEPS:
+            lengths[budget] = _steps(budget, n_params)
+            budget = float(f"{budget / math.sqrt(2):.3g}")
+    return dict(sorted(lengths.items()))
+
+
+def sweep_specs(recipe: Recipe, layers=LAYERS, budgets=BUDGETS, seeds=SEEDS) -> list:
+    """Every run of the grid, as WSD branches (one trunk per size and seed), largest model first."""
+    from .sweep import RunSpec  # the runner's record type, imported here so planning needs no training code
+
+    specs = []
+    for n_layers in sorted(layers, reverse=True):
+        shape = tuning.head16_shape(n_layers)
+        n_params = counting.params_total(shape)
+        for seed in range(seeds):
+            for budget, steps in lengths_for(n_params, budgets).items():
+                config = TrainConfig(shape=shape, steps=steps, batch_size=BATCH, seed=seed, n_eval_points=EVAL_POINTS,
+                                     eval_sequences=EVAL_SEQUENCES, **recipe.config_fields(n_params))
+                specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
+    return wsd_plan.as_wsd(specs, COOLDOWN_FRACTION)
+
+
+def isoflop_budgets(records: list[dict]) -> list[dict]:
+    """The records of the IsoFLOP budgets (the extra short lengths left out): Approach 2's runs."""
+    return [record for record in records if float(record["budget"]) in BUDGETS]
+
+
+def description(recipe: Recipe) -> str:
+    return (f"The reference sweep (scalinglaws.tuned_sweep): head-16 ladder L{min(LAYERS)}..L{max(LAYERS)}, "
+            f"{len(BUDGETS)} IsoFLOP budgets {BUDGETS[0]:.2g}..{BUDGETS[-1]:.2g} sqrt(2) apart plus shorter lengths, "
+            f"{SEEDS} seeds, batch {BATCH} x {tuning.N_CTX}, >= {MIN_STEPS} steps, WSD branches; "
+            f"lr = {recipe.lr_rule.lr_at_100k:g} (N/1e5)^-{recipe.lr_rule.exponent:g}, beta2 {recipe.beta2}, "
+            f"decay timescale {recipe.decay_timescale_steps} steps.")
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] not in (["plan"], ["run"]):
+        print("usage: python -m scalinglaws.tuned_sweep plan | run [OUT]", file=sys.stderr)
+        return 2
+    recipe = tuned_recipe()
+    specs = sweep_specs(recipe)
+    if argv[0] == "plan":
+        work = wsd_plan.plan(specs)
+        print(description(recipe))
+        print(wsd_plan.describe(work))
+        planned, alone = wsd_plan.cost(work)
+        cells = {(spec.budget, spec.config.shape) for spec in specs}
+        print(f"{len(specs)} runs ({len(cells)} settings x seeds), {planned:.3g} FLOPs planned "
+              f"({np.round(planned / alone, 3)} of {alone:.3g} trained alone)")
+        return 0
+    from .sweep import run_specs
+
+    run_specs(NAME, description(recipe), specs, Path(argv[1]) if len(argv) > 1 else OUT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,67 @@
+"""The reference sweep's grid (scalinglaws.tuned_sweep): the promises of its docstring, checked."""
+
+import pytest
+
+from scalinglaws import counting, seed_noise, tuned_sweep, tuning, wsd_plan
+from scalinglaws.learning_rate_rule import LearningRateRule
+
+RECIPE = tuned_sweep.Recipe(LearningRateRule(0.003, 0.45), beta2=0.99)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return tuned_sweep.sweep_specs(RECIPE)
+
+
+def test_every_run_has_the_step_floor_and_at_most_four_epochs(specs):
+    cap = tuned_sweep.MAX_EPOCHS * tuned_sweep.DEFAULT_TRAIN_BYTES
+    assert min(spec.config.steps for spec in specs) >= tuned_sweep.MIN_STEPS == 4000
+    assert max(spec.config.tokens for spec in specs) <= cap
+    for spec in specs:  # each run spends its budget within one step's tokens
+        n = counting.params_total(spec.config.shape)
+        assert abs(6 * n * spec.config.tokens - spec.budget) <= 6 * n * spec.config.tokens_per_step / 2
+
+
+def test_the_train_split_size_is_the_corpus_s():
+    from scalinglaws.corpus import corpus_info
+    assert corpus_info("default")["bytes"]["train"] == tuned_sweep.DEFAULT_TRAIN_BYTES
+
+
+def test_every_isoflop_budget_has_three_sizes_and_every_point_three_seeds(specs):
+    for budget in tuned_sweep.BUDGETS:
+        sizes = {spec.config.shape for spec in specs if spec.budget == budget}
+        assert len(sizes) >= 3, budget
+    records = [{"run_id": spec.run_id, "budget": spec.budget, "corpus": spec.corpus,
+                "train_config": spec.config.to_dict(), "final_loss": 1.0} for spec in specs]
+    assert {cell.n_seeds for cell in seed_noise.cells(records)} == {tuned_sweep.SEEDS} == {3}
+
+
+def test_one_trunk_per_size_and_seed_with_a_branch_at_every_length(specs):
+    trunks = wsd_plan.plan(specs)
+    assert all(isinstance(t, wsd_plan.Trunk) for t in trunks)
+    assert len(trunks) == len(tuned_sweep.LAYERS) * tuned_sweep.SEEDS
+    for trunk in trunks:
+        n = counting.params_total(trunk.config.shape)
+        assert sorted(spec.config.steps for spec in trunk.branches) == sorted(tuned_sweep.lengths_for(n).values())
+    planned, alone = wsd_plan.cost(trunks)
+    assert planned < 0.5 * alone  # the branches are what makes three seeds affordable
+
+
+def test_extra_lengths_lie_below_a_size_s_isoflop_budgets_sqrt2_apart():
+    for n_layers in tuned_sweep.LAYERS:
+        n = counting.params_total(tuning.head16_shape(n_layers))
+        lengths = tuned_sweep.lengths_for(n)
+        extra = [b for b in lengths if b not in tuned_sweep.BUDGETS]
+        isoflop = [b for b in lengths if b in tuned_sweep.BUDGETS]
+        assert isoflop and all(b < min(isoflop) for b in extra)
+        budgets = sorted(lengths)
+        assert all(b2 / b1 == pytest.approx(2 ** 0.5, rel=0.01) for b1, b2 in zip(budgets, budgets[1:]))
+
+
+def test_the_recipe_sets_lr_beta2_and_the_decay_timescale():
+    fields = RECIPE.config_fields(2e5)
+    assert fields["peak_lr"] == pytest.approx(0.003 * 2 ** -0.45, rel=2e-3)
+    assert fields["betas"] == (0.9, 0.99)
+    assert 1 / (fields["peak_lr"] * fields["weight_decay"]) == pytest.approx(tuning.DECAY_TIMESCALE_STEPS)
+    fixed = tuned_sweep.Recipe(LearningRateRule(0.003, 0.45), 0.95, decay_timescale_steps=None)
+    assert fixed.config_fields(2e5)["weight_decay"] == 0.1
