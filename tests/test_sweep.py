@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,6 +249,9 @@ def test_the_command_recorded_from_a_notebook_names_no_kernel_file(monkeypatch):
     assert sweep.command_line() == "run_sweep(...) in a Jupyter notebook"
     monkeypatch.setattr(sys, "argv", ["/somewhere/scalinglaws/__main__.py", "sweep", "--preset", "cpu"])
     assert sweep.command_line() == "python -m scalinglaws sweep --preset cpu"
+    module = Path(sweep.__file__).resolve().with_name("tuning.py")  # python -m scalinglaws.tuning run
+    monkeypatch.setattr(sys, "argv", [str(module), "run"])
+    assert sweep.command_line() == "python -m scalinglaws.tuning run"
 
 
 def test_a_cpu_run_records_the_processor_model_where_linux_names_it():

@@ -328,9 +328,12 @@ def versions() -> dict:
 
 def command_line() -> str:
     """The command that started this process, without machine-specific paths."""
-    program = Path(sys.argv[0]).name
+    path = Path(sys.argv[0])
+    program = path.name
     if program == "__main__.py":  # python -m scalinglaws ...
         program = "-m scalinglaws"
+    elif path.parent == Path(__file__).resolve().parent:  # python -m scalinglaws.tuning ...
+        program = f"-m scalinglaws.{path.stem}"
     if "ipykernel" in program:  # a notebook's kernel: its arguments name a private connection file
         return "run_sweep(...) in a Jupyter notebook"
     return " ".join(["python", program, *sys.argv[1:]])
