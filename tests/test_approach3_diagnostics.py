@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scalinglaws import constants
-from scalinglaws import parametric_view as pv
+from scalinglaws import approach3_diagnostics as pv
 from scalinglaws.fitting import fit_approach3
 from scalinglaws.fitting.synthetic import isoflop_runs
 from scalinglaws.laws import allocation_exponents
