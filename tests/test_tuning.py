@@ -101,3 +101,11 @@ def test_records_missing_a_length_are_refused():
     records = synthetic_records()
     with pytest.raises(ValueError, match="same number of lengths"):
         tuning.best_learning_rates_by_beta2(records[1:])
+
+
+def test_the_upper_extension_continues_the_grid_by_factors_of_2_with_new_run_ids():
+    lower, upper = tuning.tuning_specs(), tuning.tuning_specs(lr_factors=tuning.UPPER_LR_FACTORS)
+    assert len(upper) == 5 * 2 * 2 * 2 and not {s.run_id for s in lower} & {s.run_id for s in upper}
+    for n_layers in tuning.TUNING_LAYERS:
+        lrs = sorted({s.config.peak_lr for s in lower + upper if s.config.shape.n_layers == n_layers})
+        assert len(lrs) == 6 and all(b / a == pytest.approx(2, rel=0.01) for a, b in zip(lrs, lrs[1:]))

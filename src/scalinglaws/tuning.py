@@ -5,8 +5,9 @@ Models", Section 3.5) closed the last gap between Kaplan's and Hoffmann's expone
 the learning rate, batch size and AdamW beta2 for each model size. This module is that step
 for the book's tiny models:
 
-    python -m scalinglaws.tuning run      # train the tuning grid into results/tuning (resumable)
-    python -m scalinglaws.tuning report   # each size's best settings and the fitted rule
+    python -m scalinglaws.tuning run         # train the tuning grid into results/tuning (resumable)
+    python -m scalinglaws.tuning run-upper   # its extension to higher rates, results/tuning-upper
+    python -m scalinglaws.tuning report      # each size's best settings and the fitted rule
 
 **The ladder** (:func:`head16_shape`): one shape family, d_model = 16 n_layers with heads of
 16 (n_heads = n_layers), context 128 bytes, n_layers = 2..6 (38K to 708K parameters, each
@@ -34,6 +35,13 @@ committed before the tuning runs' records):
    to the lower summed best score).
 4. The rule is the least-squares line of log lr* on log N over the sizes at that beta2:
    lr = lr_at_100k (N / 1e5)^-exponent.
+
+**The extension upward** (:data:`UPPER_LR_FACTORS`, written after the first 16 records and
+before the rest). The largest size's best rate came out at the top of the grid (2x the centre)
+at both beta2, its loss still falling; by step 2 the grid must then be extended past it. It is
+extended for every size, by the next two factors at once (4x and 8x the centre, the span
+becoming 32x) to save a round of training, into its own results file. The criterion is
+unchanged; it is applied to the records of both files.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ HEAD_SIZE, ASPECT, N_CTX = 16, 16, 128
 #: The untuned rule the grid is centred on (the `cpu` preset's, results/pilot/README.md).
 CENTRE_LR_AT_100K, CENTRE_LR_EXPONENT = 0.0052, 0.48
 LR_FACTORS = (0.25, 0.5, 1.0, 2.0)
+UPPER_LR_FACTORS = (4.0, 8.0)
 BETA2S = (0.95, 0.99)
 BETA1 = 0.9
 TUNING_STEPS = (4000, 8000)
@@ -64,10 +73,15 @@ EVAL_SEQUENCES = 1024
 EVAL_POINTS = 6
 SEED = 0
 OUT = Path(__file__).resolve().parents[2] / "results" / "tuning"
+OUT_UPPER = OUT.with_name("tuning-upper")
 NAME = "tuning"
 DESCRIPTION = ("Per-size tuning (scalinglaws.tuning): head-16 ladder L2..L6 (d = 16 L), peak lr x (1/4, 1/2, 1, 2) "
                "of 0.0052 (N/1e5)^-0.48, beta2 in {0.95, 0.99}, WSD (20% 1-sqrt) branches at 4,000 and 8,000 "
                "steps of 4 x 128 bytes, weight decay at a decay timescale 1/(lr wd) of 4,000 steps, seed 0.")
+
+
+UPPER_DESCRIPTION = ("The tuning grid extended upward (scalinglaws.tuning.UPPER_LR_FACTORS): peak lr x (4, 8) of the "
+                     "same centre, every other setting as in results/tuning.")
 
 
 def head16_shape(n_layers: int) -> TransformerShape:
@@ -160,15 +174,20 @@ def fit_tuned_rule(records: list[dict]) -> TunedRule:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["run"]:
+    if argv[:1] in (["run"], ["run-upper"]):
         from .sweep import run_specs
 
-        run_specs(NAME, DESCRIPTION, tuning_specs(), Path(argv[1]) if len(argv) > 1 else OUT)
+        if argv[0] == "run":
+            run_specs(NAME, DESCRIPTION, tuning_specs(), Path(argv[1]) if len(argv) > 1 else OUT)
+        else:
+            run_specs(f"{NAME}-upper", UPPER_DESCRIPTION, tuning_specs(lr_factors=UPPER_LR_FACTORS),
+                      Path(argv[1]) if len(argv) > 1 else OUT_UPPER)
         return 0
     if argv[:1] == ["report"]:
         from .results import load_results
 
-        _, records = load_results(Path(argv[1]) if len(argv) > 1 else OUT)
+        records = [record for out in (argv[1:] or [OUT, OUT_UPPER]) if Path(out).exists()
+                   for record in load_results(Path(out))[1]]
         for beta2, bests in best_learning_rates_by_beta2(records).items():
             for best in bests:
                 print(f"N={best.n_params:>9,d} beta2={beta2}: "
@@ -176,7 +195,7 @@ def main(argv: list[str]) -> int:
                       + f" -> best lr {best.best_lr:.4g}{' (AT EDGE)' if best.at_edge else ''}")
         print(fit_tuned_rule(records))
         return 0
-    print("usage: python -m scalinglaws.tuning run [OUT] | report [RESULTS.jsonl]", file=sys.stderr)
+    print("usage: python -m scalinglaws.tuning run [OUT] | run-upper [OUT] | report [RESULTS_DIR ...]", file=sys.stderr)
     return 2
 
 
