@@ -2,7 +2,7 @@
 
 import pytest
 
-from scalinglaws import counting, seed_noise, tuned_sweep, tuning, wsd_plan
+from scalinglaws import constants, counting, seed_noise, tuned_sweep, tuning, wsd_plan
 from scalinglaws.learning_rate_rule import LearningRateRule
 
 RECIPE = tuned_sweep.Recipe(LearningRateRule(0.003, 0.45), beta2=0.99)
@@ -65,3 +65,20 @@ def test_the_recipe_sets_lr_beta2_and_the_decay_timescale():
     assert 1 / (fields["peak_lr"] * fields["weight_decay"]) == pytest.approx(tuning.DECAY_TIMESCALE_STEPS)
     fixed = tuned_sweep.Recipe(LearningRateRule(0.003, 0.45), 0.95, decay_timescale_steps=None)
     assert fixed.config_fields(2e5)["weight_decay"] == 0.1
+
+
+def test_the_heldout_runs_are_the_predicted_pair_at_3x_the_sweep_s_largest_budget():
+    from scalinglaws import prediction
+    from scalinglaws.fitting.powerlaw import PowerLawFit
+    assert tuned_sweep.HELDOUT_BUDGET >= 3 * max(tuned_sweep.BUDGETS)
+    ladder = [tuning.head16_shape(n) for n in tuned_sweep.HELDOUT_LAYERS]
+    law = {"approach1": PowerLawFit(0.5, 0.03)}
+    p = prediction.predict(tuned_sweep.HELDOUT_BUDGET, law, constants.BESIROGLU_REFIT, ladder)
+    specs = tuned_sweep.heldout_specs(p, RECIPE)
+    assert len(specs) == 2 * tuned_sweep.HELDOUT_SEEDS
+    assert {counting.params_total(s.config.shape) for s in specs} == {p.optimum.n_params, p.twin.n_params}
+    for spec in specs:  # each spends the budget, with the recipe's rate for its own N
+        n = counting.params_total(spec.config.shape)
+        assert 6 * n * spec.config.tokens == pytest.approx(spec.budget, rel=1e-3)
+        assert spec.config.peak_lr == pytest.approx(RECIPE.lr_rule.peak_lr(n), rel=2e-3)
+        assert spec.config.steps >= tuned_sweep.MIN_STEPS

@@ -117,6 +117,33 @@ def sweep_specs(recipe: Recipe, layers=LAYERS, budgets=BUDGETS, seeds=SEEDS) -> 
     return wsd_plan.as_wsd(specs, COOLDOWN_FRACTION)
 
 
+#: The held-out test's budget: above the sweep's largest by at least 3x (Hoffmann et al. 2022,
+#: Section 4: Chinchilla was trained at a budget none of their fits had reached).
+HELDOUT_FACTOR = 3.0
+HELDOUT_BUDGET = float(f"{HELDOUT_FACTOR * BUDGETS[-1]:.1g}")
+HELDOUT_SEEDS = 2
+#: Deeper shapes of the same family, for an optimum or a 4x twin above the tuned ladder.
+HELDOUT_LAYERS = tuple(range(min(LAYERS), 11))
+HELDOUT_OUT = OUT.with_name("heldout")
+
+
+def heldout_specs(prediction, recipe: Recipe, seeds: int = HELDOUT_SEEDS) -> list:
+    """The predicted optimum and its Gopher twin, each one WSD run of C / 6N tokens at the
+    prediction's budget, with the sweep's recipe (its rule extrapolated where N is beyond the
+    tuned sizes) and ``seeds`` seeds."""
+    from .sweep import RunSpec
+
+    specs = []
+    for planned in (prediction.optimum, prediction.twin):
+        steps = _steps(prediction.flops, planned.n_params)
+        for seed in range(seeds):
+            config = TrainConfig(shape=planned.shape, steps=steps, batch_size=BATCH, seed=seed,
+                                 n_eval_points=EVAL_POINTS, eval_sequences=EVAL_SEQUENCES,
+                                 **recipe.config_fields(planned.n_params))
+            specs.append(RunSpec(budget=prediction.flops, corpus=tuning.CORPUS, config=config))
+    return wsd_plan.as_wsd(specs, COOLDOWN_FRACTION)
+
+
 def isoflop_budgets(records: list[dict]) -> list[dict]:
     """The records of the IsoFLOP budgets (the extra short lengths left out): Approach 2's runs."""
     return [record for record in records if float(record["budget"]) in BUDGETS]
