@@ -83,5 +83,8 @@ def test_finished_runs_as_curves_is_one_curve_per_size_and_refuses_repeated_leng
     assert [c.params for c in curves] == [1e6, 1e7]
     assert list(curves[0].curve_tokens) == sorted(r.tokens for r in runs if r.params == 1e6)
     assert list(curves[0].curve_loss) == [r.loss for r in sorted(runs, key=lambda r: r.tokens) if r.params == 1e6]
+    assert [list(c.curve_loss) for c in finished_runs_as_curves(Runs(tuple(runs) + (runs[0],)))] == \
+        [list(c.curve_loss) for c in curves]  # a run drawn twice counts once
+    from dataclasses import replace
     with pytest.raises(ValueError, match="repeat a length: average their seeds"):
-        finished_runs_as_curves(Runs(tuple(runs) + (runs[0],)))
+        finished_runs_as_curves(Runs(tuple(runs) + (replace(runs[0], loss=runs[0].loss + 0.01),)))

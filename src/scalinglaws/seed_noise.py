@@ -122,3 +122,27 @@ def pooled_seed_sd(records: list[dict], by: str = "budget") -> dict[float, Poole
         total[1] += cell.n_seeds - 1
         total[2] += 1
     return {value: PooledSpread(math.sqrt(ss / dof), int(dof), int(k)) for value, (ss, dof, k) in sorted(sums.items())}
+
+
+def bootstrap_over_seeds(records: list[dict], bootstrap, n_resamples: int = 200, seed: int = 0, **options):
+    """A bootstrap whose every replicate first redraws each cell's seeds (:func:`resampled_seed_means`)
+    and then makes one draw of ``bootstrap`` (a ``fitting.bootstrap.bootstrap_approach*`` function,
+    called with ``n_resamples=1`` and ``options``) from those seed means: its intervals then include
+    the seed noise as well as the choice of runs. Returns one BootstrapResult of all replicates."""
+    from .fitting.bootstrap import BootstrapResult
+    from .results import records_to_runs
+
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive number of bootstrap refits, got {n_resamples!r}")
+    rng = np.random.default_rng(seed)
+    parts = [bootstrap(records_to_runs(resampled_seed_means(records, rng)), n_resamples=1,
+                       seed=int(rng.integers(2**31)), **options) for _ in range(n_resamples)]
+    names = parts[0].samples.keys()
+    failures: dict[str, int] = {}
+    flagged: dict[str, int] = {}
+    for part in parts:
+        for counter, counts in ((failures, part.failures), (flagged, part.flagged)):
+            for reason, count in counts.items():
+                counter[reason] = counter.get(reason, 0) + count
+    samples = {name: np.concatenate([part.samples[name] for part in parts]) for name in names}
+    return BootstrapResult(parts[0].approach + " (seeds resampled too)", n_resamples, samples, failures, flagged)

@@ -79,14 +79,15 @@ def _kept_curve(run):
 def finished_runs_as_curves(runs: Runs) -> Runs:
     """One run per model size whose curve is its finished runs' (tokens, final loss), longest last.
 
-    Runs of one size must differ in length only (seed means, not seeds, when there are several).
+    Runs of one size must differ in length only (seed means, not seeds, when there are several);
+    a run given twice (as a bootstrap resample draws it) counts once: an envelope has no weights.
     """
-    by_size: dict[float, list] = {}
+    by_size: dict[float, dict] = {}
     for run in runs.without_diverged():
-        by_size.setdefault(run.params, []).append(run)
+        by_size.setdefault(run.params, {})[(run.tokens, run.loss)] = run
     curves = []
-    for params, members in sorted(by_size.items()):
-        members = sorted(members, key=lambda run: run.tokens)
+    for params, distinct in sorted(by_size.items()):
+        members = sorted(distinct.values(), key=lambda run: run.tokens)
         tokens = [run.tokens for run in members]
         if len(set(tokens)) != len(tokens):
             raise ValueError(f"the runs {[run.name for run in members]} of N={params:,.0f} repeat a length: "

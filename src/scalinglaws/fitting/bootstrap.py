@@ -114,22 +114,22 @@ def bootstrap_approach1(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit
     return _refit_all("approach 1", resamples, lambda sample: fit_approach1(sample, **fit_options), ("a", "b"))
 
 
-def bootstrap_approach2(runs: Runs, n_resamples: int = 200, seed: int = 0) -> BootstrapResult:
-    """Resample runs within each IsoFLOP budget and refit Approach 2.
+def bootstrap_approach2(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit_options) -> BootstrapResult:
+    """Resample runs within each IsoFLOP budget and refit Approach 2 (``fit_approach2(sample, **fit_options)``).
 
     A refit is flagged for each budget that the fit on all runs used and this refit had to
     leave out (e.g. a resample with fewer than 3 distinct sizes, or a minimum out of range).
     """
     rng = np.random.default_rng(seed)
     labelled = runs.with_budgets(runs.budgets())  # fix the grouping before resampling
-    used = {profile.budget for profile in fit_approach2(labelled).profiles if profile.usable}
+    used = {profile.budget for profile in fit_approach2(labelled, **fit_options).profiles if profile.usable}
     groups = [np.flatnonzero(labelled.budgets() == label) for label in np.unique(labelled.budgets())]
 
     def resample():
         return labelled.subset(np.concatenate([rng.choice(group, group.size) for group in groups]))
 
-    return _refit_all("approach 2", (resample() for _ in range(n_resamples)), fit_approach2, ("a", "b"),
-                      watched_budgets=used)
+    return _refit_all("approach 2", (resample() for _ in range(n_resamples)),
+                      lambda sample: fit_approach2(sample, **fit_options), ("a", "b"), watched_budgets=used)
 
 
 def _approach3_starts(full_fit: Approach3Fit) -> np.ndarray:
