@@ -122,3 +122,20 @@ def test_the_sweep_s_fits_recover_the_exponent_of_the_law_its_runs_were_drawn_fr
     for name, result in fits.bootstrap.items():
         low, high = result.interval("a")
         assert result.n_succeeded >= 15 and low < high, name
+
+
+def test_the_untuned_recipe_is_the_cpu_preset_s():
+    recipe = tuned_sweep.untuned_recipe()
+    assert (recipe.lr_rule.lr_at_100k, recipe.lr_rule.exponent) == (0.0052, 0.48)
+    fields = recipe.config_fields(1e5)
+    assert fields["betas"] == (0.9, 0.95) and fields["weight_decay"] == 0.1
+
+
+def test_a_prediction_from_the_fits_of_a_synthetic_sweep_trains_a_ladder_shape(tmp_path):
+    from scalinglaws.constants import ParametricFit
+    law = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
+    fits = tuned_sweep.fit_sweep_records(_synthetic_records(law), n_bootstrap=2)
+    p = tuned_sweep.predict_from(fits)
+    assert p.flops == tuned_sweep.HELDOUT_BUDGET
+    assert p.optimum.shape in tuned_sweep.heldout_ladder() and p.twin.n_params > 3 * p.optimum.n_params
+    assert p.predicted_gap > 0

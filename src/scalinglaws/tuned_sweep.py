@@ -2,6 +2,9 @@
 
     python -m scalinglaws.tuned_sweep plan               # the grid, its trunks and its FLOPs
     python -m scalinglaws.tuned_sweep run [OUT]          # train it (resumable), into results/tuned
+    python -m scalinglaws.tuned_sweep run-untuned [OUT]  # the grid, one seed, the cpu recipe (results/tuned-untuned)
+    python -m scalinglaws.tuned_sweep predict            # fit it, write results/heldout/prediction.json (once)
+    python -m scalinglaws.tuned_sweep heldout [OUT]      # train the prediction's optimum and twin
 
 What the `cpu` preset (the untuned recipe) lacked, and what this grid does instead (the
 issue that asked for it quotes the measurements behind each point):
@@ -204,13 +207,39 @@ def description(recipe: Recipe) -> str:
             f"decay timescale {recipe.decay_timescale_steps} steps.")
 
 
+def untuned_recipe() -> Recipe:
+    """The `cpu` preset's optimizer settings on this grid, the ladder table's "clean ladder" step:
+    its learning-rate rule (:func:`scalinglaws.learning_rate_rule.pilot_rule`), beta2 = 0.95 and a
+    fixed weight decay of 0.1 (the TrainConfig defaults)."""
+    from .learning_rate_rule import pilot_rule
+
+    return Recipe(pilot_rule(), beta2=0.95, decay_timescale_steps=None, weight_decay=0.1)
+
+
+def heldout_ladder() -> list:
+    return [tuning.head16_shape(n_layers) for n_layers in HELDOUT_LAYERS]
+
+
+def predict_from(fits: SweepFits):
+    """The prediction at :data:`HELDOUT_BUDGET` from the sweep's three fits (scalinglaws.prediction)."""
+    from .prediction import predict
+
+    return predict(HELDOUT_BUDGET, {"approach1": fits.approach1.n_law, "approach2": fits.approach2.n_law},
+                   fits.approach3, heldout_ladder())
+
+
 def main(argv: list[str]) -> int:
-    if argv[:1] not in (["plan"], ["run"]):
-        print("usage: python -m scalinglaws.tuned_sweep plan | run [OUT]", file=sys.stderr)
-        return 2
-    recipe = tuned_recipe()
-    specs = sweep_specs(recipe)
-    if argv[0] == "plan":
+    """plan | run [OUT] | run-untuned [OUT] | predict | heldout [OUT] (see the module docstring)."""
+    from .sweep import run_specs
+
+    command = argv[0] if argv else ""
+    out = Path(argv[1]) if len(argv) > 1 else None
+    if command in ("plan", "run"):
+        recipe = tuned_recipe()
+        specs = sweep_specs(recipe)
+        if command == "run":
+            run_specs(NAME, description(recipe), specs, out or OUT)
+            return 0
         work = wsd_plan.plan(specs)
         print(description(recipe))
         print(wsd_plan.describe(work))
@@ -219,10 +248,41 @@ def main(argv: list[str]) -> int:
         print(f"{len(specs)} runs ({len(cells)} settings x seeds), {planned:.3g} FLOPs planned "
               f"({np.round(planned / alone, 3)} of {alone:.3g} trained alone)")
         return 0
-    from .sweep import run_specs
+    if command == "run-untuned":
+        recipe = untuned_recipe()
+        run_specs(f"{NAME}-untuned", "The reference grid, one seed, with the untuned cpu recipe: " + description(recipe),
+                  sweep_specs(recipe, seeds=1), out or OUT.with_name("tuned-untuned"))
+        return 0
+    if command == "predict":
+        from .prediction import write_prediction
+        from .provenance import command_line, versions
+        from .reference import sweep_results
+        from .results import load_results
 
-    run_specs(NAME, description(recipe), specs, Path(argv[1]) if len(argv) > 1 else OUT)
-    return 0
+        path = HELDOUT_OUT / "prediction.json"
+        if path.exists():
+            raise SystemExit(f"{path} exists: a prediction is made once, before its test runs; delete it to make another")
+        _, records = load_results(sweep_results(NAME))
+        prediction = predict_from(fit_sweep_records(records))
+        HELDOUT_OUT.mkdir(parents=True, exist_ok=True)
+        write_prediction(path, prediction, {"command": command_line(), "versions": versions(),
+                                            "fitted_from": f"results/{NAME}/results.jsonl ({len(records)} runs)"})
+        print(f"wrote {path}: optimum {prediction.optimum.n_params:,d} parameters, predicted loss "
+              f"{prediction.optimum.predicted_loss:.4f}; twin {prediction.twin.n_params:,d}, "
+              f"{prediction.twin.predicted_loss:.4f}")
+        return 0
+    if command == "heldout":
+        from .prediction import read_prediction
+
+        prediction = read_prediction(HELDOUT_OUT / "prediction.json")
+        recipe = tuned_recipe()
+        run_specs("heldout", f"The predicted optimum and its 4x twin at {prediction.flops:.2g} FLOPs "
+                  f"({HELDOUT_SEEDS} seeds each), recipe of results/tuning", heldout_specs(prediction, recipe),
+                  out or HELDOUT_OUT)
+        return 0
+    print("usage: python -m scalinglaws.tuned_sweep plan | run [OUT] | run-untuned [OUT] | predict | heldout [OUT]",
+          file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
