@@ -220,3 +220,14 @@ def test_plotly_assets_loads_plotly_only_on_pages_with_a_figure(tmp_path):
     pin = re.search(r"^plotly==(\S+)$", (plotly_assets.Path(__file__).parents[1] / "requirements.txt").read_text(), re.M)
     assert pin and pin.group(1) == plotly.__version__
     assert json.loads(json.dumps(interactive.CONFIG))["displaylogo"] is False
+
+
+def test_the_static_image_leaves_pyplot_alone():
+    """Drawing the fallback must not switch a notebook's matplotlib backend (the chapter's later
+    figures would vanish from its outputs) nor leave a figure open."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    backend, open_figures = matplotlib.get_backend(), plt.get_fignums()
+    interactive.inference_explorer((k.CHINCHILLA_UNROUNDED,)).static_png()
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figures

@@ -187,14 +187,11 @@ def render_static(figure: dict) -> bytes:
     Handles what the book's figures use: scatter traces (lines, markers, filled bands),
     contours, tables, vertical line and band shapes, titles, decade ticks and plotly log axes.
     """
-    import matplotlib
-
-    matplotlib.use("agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: a notebook's own figures stay as they are
 
     layout = figure.get("layout", {})
     height = layout.get("height", 500) / 100
-    fig = plt.figure(figsize=(7.5, height), dpi=100)
+    fig = Figure(figsize=(7.5, height), dpi=100)
     axes = {}
 
     def axes_for(xref: str, yref: str):
@@ -275,7 +272,6 @@ def render_static(figure: dict) -> bytes:
         fig.suptitle(title, fontsize=9, y=0.995)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=STATIC_DPI, metadata={"Software": None})
-    plt.close(fig)
     return buffer.getvalue()
 
 
