@@ -78,11 +78,7 @@ class Recipe:
 
 def tuned_recipe() -> Recipe:
     """The recipe fitted from the committed tuning runs (2 significant figures)."""
-    from .reference import sweep_results
-    from .results import load_results
-
-    _, records = load_results(sweep_results("tuning"))
-    rule = tuning.fit_tuned_rule(records)
+    rule = tuning.fit_tuned_rule(tuning.committed_records())
     return Recipe(rule.lr_rule.rounded(2), rule.beta2)
 
 

@@ -105,7 +105,7 @@ def centre_lr(n_params: int) -> float:
 
 def tuning_specs(layers=TUNING_LAYERS, lr_factors=LR_FACTORS, beta2s=BETA2S, steps=TUNING_STEPS) -> list:
     """Every run of the tuning grid, as WSD branches: one trunk per (size, lr, beta2)."""
-    from .sweep import RunSpec  # the runner's record type; imported here so the fits below need no torch
+    from .grid import RunSpec  # a run of a grid; imported here so the fits below need no torch
 
     specs = []
     for n_layers in layers:
@@ -171,6 +171,14 @@ def fit_tuned_rule(records: list[dict]) -> TunedRule:
     bests = best_learning_rates_by_beta2(records)
     beta2 = chosen_beta2(bests)
     return TunedRule(fit_rule(bests[beta2]), beta2)
+
+
+def committed_records() -> list[dict]:
+    """The committed tuning runs of both grids, ``results/tuning`` and ``results/tuning-upper``."""
+    from .reference import sweep_results
+    from .results import load_results
+
+    return [record for name in (NAME, f"{NAME}-upper") for record in load_results(sweep_results(name))[1]]
 
 
 def main(argv: list[str]) -> int:
