@@ -35,8 +35,10 @@ import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from scalinglaws import counting, sweep
+from scalinglaws import counting
 from scalinglaws.counting import TransformerShape
+from scalinglaws.grid import build_grid
+from scalinglaws.presets import get_preset
 from scalinglaws.train import Engine, RunState, TrainConfig
 
 BATCH = 8
@@ -73,7 +75,7 @@ def seconds_per_step(shape: TransformerShape, option: str, steps: int, data: np.
 
 def grid_steps(shape: TransformerShape) -> int:
     """Optimizer steps the `cpu` grid trains this width and depth for, over all its runs (0 if none)."""
-    return sum(spec.config.steps for spec in sweep.build_grid(sweep.get_preset("cpu"))
+    return sum(spec.config.steps for spec in build_grid(get_preset("cpu"))
                if (spec.config.shape.n_layers, spec.config.shape.d_model) == (shape.n_layers, shape.d_model))
 
 
@@ -84,8 +86,8 @@ def main() -> None:
     torch.set_num_threads(1)
     rounds = 2 if args.quick else 3
     data = np.random.default_rng(0).integers(0, 256, 2_000_000, dtype=np.uint8)
-    ladder = sweep.get_preset("cpu").ladder
-    grid_shapes = {spec.config.shape for spec in sweep.build_grid(sweep.get_preset("cpu"))}
+    ladder = get_preset("cpu").ladder
+    grid_shapes = {spec.config.shape for spec in build_grid(get_preset("cpu"))}
     in_grid = [shape for shape in ladder if shape in grid_shapes]
     picks = {"small": in_grid[2], "middle": in_grid[5], "largest": in_grid[-1]}
     print(f"torch {torch.__version__}, 1 thread, batch {BATCH} x 128 bytes; load at start {load():.2f}")
@@ -132,7 +134,7 @@ PROPOSED = tuple(TransformerShape(n_layers=l, d_model=16 * l, n_heads=l, n_ctx=1
 
 def proposed_family(rounds: int, data: np.ndarray, quick: bool) -> None:
     """Each proposed shape against today's ladder shape nearest in N, eager, side by side."""
-    ladder = sweep.get_preset("cpu").ladder
+    ladder = get_preset("cpu").ladder
     print("\nProposed family (d_model = 16 n_layers, head size 16) against today's ladder shape nearest in N, eager:")
     print(f"  {'proposed':<12} {'N':>8} {'tokens/s':>9} | {'today':<12} {'N':>8} {'tokens/s':>9} | "
           f"{'tokens/s ratio':>14} {'6N-rate ratio':>13} {'loads':>10}")

@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 from scalinglaws import counting
+from scalinglaws.grid import build_grid
 from scalinglaws.model import GPT
-from scalinglaws.sweep import PRESETS, build_grid
+from scalinglaws.presets import PRESETS
 from scalinglaws.train import Engine, TrainConfig, train
 
 

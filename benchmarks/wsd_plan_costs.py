@@ -12,7 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from scalinglaws import counting, sweep, wsd_plan
+from scalinglaws import counting, wsd_plan
+from scalinglaws.grid import build_grid, run_spec
+from scalinglaws.presets import get_preset
 
 COOLDOWN = 0.2
 
@@ -28,19 +30,19 @@ def lengths_design(preset, tokens_per_param: np.ndarray) -> list:
     for shape in preset.ladder:
         n = counting.params_total(shape)
         for r in tokens_per_param:
-            specs.append(sweep.run_spec(preset, 6 * n * r * n, shape))
+            specs.append(run_spec(preset, 6 * n * r * n, shape))
     return specs
 
 
 def main() -> None:
-    cpu = sweep.get_preset("cpu")
+    cpu = get_preset("cpu")
     one_batch = replace(cpu, small_batch=None)
     print(f"cooldown {COOLDOWN:g} of each run; ratio = FLOPs with WSD branches / FLOPs of independent runs\n")
-    grid = wsd_plan.as_wsd(sweep.build_grid(cpu), COOLDOWN)
+    grid = wsd_plan.as_wsd(build_grid(cpu), COOLDOWN)
     print("The `cpu` grid (30 runs; batch 8 below 3e12 FLOPs, 16 from there, so a shape's runs on either")
     print("side of 3e12 cannot share a trunk):")
     print(wsd_plan.describe(wsd_plan.plan(grid)))
-    print(f"\nThe `cpu` grid with batch 16 everywhere: ratio {ratio(sweep.build_grid(one_batch)):.3f}\n")
+    print(f"\nThe `cpu` grid with batch 16 everywhere: ratio {ratio(build_grid(one_batch)):.3f}\n")
     print("Several training lengths per size (the cpu ladder, batch 16, D = r N around r = 150):")
     designs = {
         "4 lengths over 16x (as Hoffmann's Approach 1: 4 horizons per size)": 150 * np.geomspace(0.25, 4, 4),

@@ -22,20 +22,23 @@ import argparse
 import os
 from pathlib import Path
 
-from scalinglaws import sweep, wsd_plan
+from scalinglaws import wsd_plan
+from scalinglaws.grid import RunSpec, run_spec
+from scalinglaws.presets import get_preset
 from scalinglaws.results import load_results
+from scalinglaws.sweep import run_specs
 
 #: (budget, layers, width): the minimum of results/cpu's 3e11, 3e12 and 3e13 IsoFLOP profiles.
 POINTS = ((3e11, 1, 24), (3e12, 2, 48), (3e13, 4, 72))
 COOLDOWN_FRACTION, COOLDOWN_SHAPE = 0.2, "1-sqrt"
 
 
-def specs() -> list[sweep.RunSpec]:
-    preset = sweep.get_preset("cpu")
+def specs() -> list[RunSpec]:
+    preset = get_preset("cpu")
     ladder = {(shape.n_layers, shape.d_model): shape for shape in preset.ladder}
     out = []
     for budget, layers, width in POINTS:
-        cosine = sweep.run_spec(preset, budget, ladder[layers, width])
+        cosine = run_spec(preset, budget, ladder[layers, width])
         # Alone in its trunk, the WSD twin keeps the cosine run's own warmup.
         out += [cosine, *wsd_plan.as_wsd([cosine], COOLDOWN_FRACTION, COOLDOWN_SHAPE)]
     return out
@@ -63,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.report_only:
         print(f"1-minute load at start: {os.getloadavg()[0]:.2f}")
-        path = sweep.run_specs("wsd-vs-cosine", __doc__.split("\n\n")[0], specs(), args.out)
+        path = run_specs("wsd-vs-cosine", __doc__.split("\n\n")[0], specs(), args.out)
         print(f"1-minute load at end: {os.getloadavg()[0]:.2f}")
     else:
         path = args.out / "results.jsonl"

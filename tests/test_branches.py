@@ -15,8 +15,9 @@ import pytest
 
 from scalinglaws import branches, sweep, wsd_plan
 from scalinglaws.counting import TransformerShape
+from scalinglaws.grid import RunSpec, build_grid
+from scalinglaws.presets import PRESETS, get_preset
 from scalinglaws.results import load_results
-from scalinglaws.sweep import RunSpec
 from scalinglaws.train import Engine, RunState, TrainConfig, train
 
 SHAPE = TransformerShape(n_layers=1, d_model=8, n_heads=2, n_ctx=16)
@@ -146,7 +147,7 @@ def test_the_plan_costs_the_trunk_to_its_last_branch_point_plus_every_cooldown()
 
 
 def test_a_cosine_grid_plans_one_run_per_spec_and_keeps_its_hash():
-    grid = sweep.build_grid(sweep.get_preset("cpu"))
+    grid = build_grid(get_preset("cpu"))
     assert wsd_plan.plan(grid) == grid
     planned, independent = wsd_plan.cost(grid)
     assert planned == independent
@@ -156,17 +157,17 @@ def test_a_cosine_grid_plans_one_run_per_spec_and_keeps_its_hash():
 # In a sweep: the smoke preset with WSD branches
 # --------------------------------------------------------------------------------------
 
-SMOKE_WSD = replace(sweep.get_preset("smoke"), name="smoke-wsd", wsd_cooldown=0.2)
+SMOKE_WSD = replace(get_preset("smoke"), name="smoke-wsd", wsd_cooldown=0.2)
 
 
 @pytest.fixture
 def smoke_wsd(monkeypatch):
-    monkeypatch.setitem(sweep.PRESETS, "smoke-wsd", SMOKE_WSD)
+    monkeypatch.setitem(PRESETS, "smoke-wsd", SMOKE_WSD)
     return SMOKE_WSD
 
 
 def test_a_wsd_sweep_trains_trunks_and_records_each_branch_as_a_run(tmp_path, smoke_wsd):
-    grid = sweep.build_grid(smoke_wsd)
+    grid = build_grid(smoke_wsd)
     work = wsd_plan.plan(grid)
     assert any(isinstance(item, wsd_plan.Trunk) and len(item.branches) > 1 for item in work)
     path = sweep.run_sweep("smoke-wsd", tmp_path, jobs=2, progress=False)
@@ -189,8 +190,8 @@ def test_kill_9_during_a_wsd_sweep_loses_no_finished_branch(tmp_path, smoke_wsd)
     """The sweep is killed (SIGKILL, parent and workers) once a branch record exists; the rerun
     appends what was saved, redoes only what was cut off, and ends with the uninterrupted records."""
     out = tmp_path / "cut"
-    code = ("import sys; from dataclasses import replace; from scalinglaws import sweep; "
-            "sweep.PRESETS['smoke-wsd'] = replace(sweep.PRESETS['smoke'], name='smoke-wsd', wsd_cooldown=0.2); "
+    code = ("import sys; from dataclasses import replace; from scalinglaws import presets, sweep; "
+            "presets.PRESETS['smoke-wsd'] = replace(presets.PRESETS['smoke'], name='smoke-wsd', wsd_cooldown=0.2); "
             f"sweep.run_sweep('smoke-wsd', {str(out)!r}, jobs=1, progress=False)")
     process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": "0"},
                                start_new_session=True)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from scalinglaws import sweep
+from scalinglaws import presets
 from scalinglaws.learning_rate_rule import LearningRateRule, best_learning_rates, fit_rule, pilot_records, pilot_rule
 
 
@@ -52,5 +52,5 @@ def test_the_committed_pilot_gives_the_rule_the_presets_use():
     assert [best.n_params for best in bests] == [9456, 25056, 75072]
     assert [round(best.best_lr, 4) for best in bests] == [0.0148, 0.0123, 0.0055]
     assert pilot_rule() == LearningRateRule(lr_at_100k=0.0052, exponent=0.48)
-    cpu = sweep.get_preset("cpu")
+    cpu = presets.get_preset("cpu")
     assert (cpu.lr_at_100k, cpu.lr_exponent) == (0.0052, 0.48)

@@ -11,9 +11,10 @@ import pytest
 from scalinglaws import constants as k
 from scalinglaws import laws
 from scalinglaws.counting import params_total
+from scalinglaws.grid import run_spec
 from scalinglaws.miniature import committed_record, mis_sizing_penalty, nearest_shape, side_by_side
+from scalinglaws.presets import CPU_LADDER, get_preset
 from scalinglaws.reference import sweep_results
-from scalinglaws.sweep import CPU_LADDER, get_preset, run_spec
 
 
 def test_nearest_shape_is_nearest_in_log_n():

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from scalinglaws import cli, sweep
+from scalinglaws.grid import build_grid
+from scalinglaws.presets import PRESETS
 from scalinglaws.results import DamagedResultsError, ResultsMismatchError, Shard, load_results, results_to_runs
-from scalinglaws.sweep import PRESETS, build_grid
 
 SMOKE = PRESETS["smoke"]
 GRID = build_grid(SMOKE)

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from scalinglaws import counting, sweep
+from scalinglaws import counting, provenance, sweep
+from scalinglaws.grid import build_grid, run_spec
+from scalinglaws.presets import CPU_LADDER, PRESETS, get_preset
 from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
-from scalinglaws.sweep import CPU_LADDER, PRESETS, build_grid, get_preset, run_spec, run_sweep
+from scalinglaws.sweep import run_sweep
 
 SMOKE_IDS = {spec.run_id for spec in build_grid(PRESETS["smoke"])}
 
@@ -168,7 +170,7 @@ def test_cpu_preset_spans_two_decades_with_six_sizes_per_budget():
 
 
 def test_gpu_preset_reaches_two_decades_beyond_cpu_within_four_epochs():
-    from scalinglaws.sweep import GPU_MAX_EPOCHS, GUTENBERG409_TRAIN_BYTES
+    from scalinglaws.presets import GPU_MAX_EPOCHS, GUTENBERG409_TRAIN_BYTES
 
     gpu, cpu = PRESETS["gpu"], PRESETS["cpu"]
     assert max(gpu.budgets) >= 100 * max(cpu.budgets) and gpu.corpus == "gutenberg409"
@@ -205,7 +207,8 @@ def test_zero_jobs_is_refused(tmp_path):
 
 
 def test_a_diverged_run_is_recorded_kept_and_flagged(tmp_path):
-    from scalinglaws.sweep import RunSpec, run_specs
+    from scalinglaws.grid import RunSpec
+    from scalinglaws.sweep import run_specs
     from scalinglaws.train import TrainConfig
 
     shape = counting.TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=32)
@@ -237,7 +240,7 @@ def test_records_table_lists_runs_by_budget_then_size():
 def test_every_record_names_the_commit_loaded_when_the_sweep_started(tmp_path, monkeypatch):
     """A checkout that moves on during a long sweep must not relabel the runs' code."""
     commits = iter(f"commit-{i}" for i in range(100))
-    monkeypatch.setattr(sweep, "git_commit", lambda: next(commits))
+    monkeypatch.setattr(provenance, "git_commit", lambda: next(commits))
     path = sweep.run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
     _, records = load_results(path)
     assert len(records) == len(SMOKE_IDS)
@@ -246,18 +249,18 @@ def test_every_record_names_the_commit_loaded_when_the_sweep_started(tmp_path, m
 
 def test_the_command_recorded_from_a_notebook_names_no_kernel_file(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["/home/someone/.venv/lib/ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
-    assert sweep.command_line() == "run_sweep(...) in a Jupyter notebook"
+    assert provenance.command_line() == "run_sweep(...) in a Jupyter notebook"
     monkeypatch.setattr(sys, "argv", ["/somewhere/scalinglaws/__main__.py", "sweep", "--preset", "cpu"])
-    assert sweep.command_line() == "python -m scalinglaws sweep --preset cpu"
-    module = Path(sweep.__file__).resolve().with_name("tuning.py")  # python -m scalinglaws.tuning run
+    assert provenance.command_line() == "python -m scalinglaws sweep --preset cpu"
+    module = Path(provenance.__file__).resolve().with_name("tuning.py")  # python -m scalinglaws.tuning run
     monkeypatch.setattr(sys, "argv", [str(module), "run"])
-    assert sweep.command_line() == "python -m scalinglaws.tuning run"
+    assert provenance.command_line() == "python -m scalinglaws.tuning run"
 
 
 def test_a_cpu_run_records_the_processor_model_where_linux_names_it():
     from scalinglaws.train import Engine
 
-    name = sweep._device_name(Engine(device="cpu"))
+    name = provenance.device_name(Engine(device="cpu"))
     assert name and name != "cpu"
     if os.path.exists("/proc/cpuinfo") and "model name" in open("/proc/cpuinfo").read():
         assert name not in ("x86_64", "aarch64")

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from scalinglaws import cli, corpus, sweep
+from scalinglaws.grid import build_grid
+from scalinglaws.presets import PRESETS
 from scalinglaws.results import DamagedResultsError, load_results, repair
-from scalinglaws.sweep import PRESETS, build_grid
 
 SMOKE = PRESETS["smoke"]
 GRID = build_grid(SMOKE)
@@ -285,7 +286,8 @@ def cpu_seconds(pid: int) -> float:
 #: (a smoke run ends within a second, and an idle orphan exits at its task queue's end anyway).
 LONG_RUNS = """
 from scalinglaws.counting import TransformerShape
-from scalinglaws.sweep import RunSpec, run_specs
+from scalinglaws.grid import RunSpec
+from scalinglaws.sweep import run_specs
 from scalinglaws.train import TrainConfig
 shape = TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=32)
 specs = [RunSpec(budget=1e8, corpus="shakespeare", config=TrainConfig(

@@ -132,11 +132,13 @@ def test_schedule_steps_leaves_existing_settings_hashes_unchanged():
     """A config without schedule_steps hashes as before the field existed, so the cpu sweep
     started before it (results/cpu/results.jsonl, header grid_hash) still resumes."""
     from scalinglaws import sweep
+    from scalinglaws.grid import build_grid
+    from scalinglaws.presets import get_preset
 
     assert "schedule_steps" not in config().to_dict()
     assert config(schedule_steps=120).to_dict()["schedule_steps"] == 120
     for preset, grid_hash in [("cpu", "91ec0ac2009a1125"), ("demo", "82866b490b391429")]:
-        specs = sweep.build_grid(sweep.get_preset(preset))
+        specs = build_grid(get_preset(preset))
         assert sweep.header_for(preset, "", specs)["grid_hash"] == grid_hash
 
 

@@ -17,8 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from scalinglaws import counting
+from scalinglaws.grid import RunSpec, build_grid, steps_for_budget
+from scalinglaws.presets import CPU_LR_RULE, PRESETS, Preset
 from scalinglaws.results import format_records_table, load_results, results_to_runs
-from scalinglaws.sweep import CPU_LR_RULE, PRESETS, Preset, RunSpec, build_grid, run_specs, steps_for_budget
+from scalinglaws.sweep import run_specs
 from scalinglaws.train import TrainConfig
 
 HERE = Path(__file__).resolve().parent

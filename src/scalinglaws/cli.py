@@ -104,7 +104,8 @@ def run_sweep_command(args: argparse.Namespace) -> None:
 
 def run_plan_command(args: argparse.Namespace) -> None:
     from . import wsd_plan
-    from .sweep import build_grid, get_preset
+    from .grid import build_grid
+    from .presets import get_preset
 
     specs = build_grid(get_preset(args.preset))
     if all(spec.config.schedule == "cosine" for spec in specs):
@@ -124,13 +125,13 @@ def shard_argument(text: str):
 
 
 class PresetHelpFormatter(argparse.HelpFormatter):
-    """Lists every preset of :data:`sweep.PRESETS` in ``--preset``'s help, importing the sweep
-    module (and torch, seconds) only when that help is printed, not for every command."""
+    """Lists every preset of :data:`presets.PRESETS` in ``--preset``'s help, importing the presets
+    module (which reads the pilot's records) only when that help is printed, not for every command."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.dest != "preset":
             return super()._get_help_string(action)
-        from .sweep import PRESETS
+        from .presets import PRESETS
 
         return f"{action.help}, one of: {', '.join(PRESETS)}"
 

@@ -8,7 +8,7 @@ be, so that the comparison is the sweep's own and a run already in the committed
 reproduces its loss. This module holds what the chapter needs beyond the sweep and the laws:
 
 - :func:`nearest_shape` and :func:`committed_record`: choosing a ladder model, finding its run
-  (:func:`scalinglaws.sweep.run_spec` gives the run a sweep would train for ANY ladder shape);
+  (:func:`scalinglaws.grid.run_spec` gives the run a sweep would train for ANY ladder shape);
 - :func:`mis_sizing_penalty`: what Hoffmann's Eq. 2 says about a model of the wrong size on a
   fixed budget (the tokens it needs to catch up are :func:`scalinglaws.laws.tokens_for_loss`);
 - :func:`side_by_side`: two texts in two columns, for samples of the two models.
@@ -24,7 +24,7 @@ import numpy as np
 
 from .constants import ParametricFit
 from .counting import TransformerShape, params_total
-from .sweep import RunSpec
+from .grid import RunSpec
 
 
 def nearest_shape(ladder: Sequence[TransformerShape], n_params: float) -> TransformerShape:

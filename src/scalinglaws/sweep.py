@@ -1,13 +1,8 @@
-"""IsoFLOP sweeps of tiny GPTs: presets, the grid they define, and a resumable runner.
+"""The resumable runner of a sweep: a preset's grid, or any list of runs, trained into a results file.
 
-A preset fixes a corpus, a list of FLOP budgets C (by 6ND, N = total parameters) and a
-ladder of model shapes. For each budget it trains the ``models_per_budget`` consecutive
-ladder models centred (in log N) on a guess of the optimum, N* = sqrt(C / (6 r)) with r
-the preset's guess of the optimal tokens per parameter, so every IsoFLOP curve brackets
-its minimum on both sides (Hoffmann et al. 2022, Section 3.2, Figure 3). Each model gets
-D = C / (6N) tokens, rounded to whole optimizer steps, and a learning rate from a
-measured rule, lr = lr_at_100k * (N / 1e5) ** -lr_exponent, and a batch that may be smaller at
-small budgets, so that short runs still get enough optimizer steps (``results/pilot/README.md``).
+A preset (:mod:`scalinglaws.presets`) defines a grid of runs (:mod:`scalinglaws.grid`);
+this module trains them, in worker processes, and records each with its provenance
+(:mod:`scalinglaws.provenance`).
 
     python -m scalinglaws sweep --preset demo              # into sweeps/demo
     python -m scalinglaws sweep --preset cpu --shard 1/2   # half the grid; 2/2 in another process
@@ -30,29 +25,26 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import math
 import multiprocessing
 import os
-import platform
 import signal
-import subprocess
 import sys
 import threading
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import branches, counting, wsd_plan
-from .counting import TransformerShape
-from .learning_rate_rule import pilot_rule
+from . import branches, counting, provenance, wsd_plan
+from .grid import RunSpec, build_grid
+from .presets import get_preset
 from .results import (Shard, append_record, check_header, directory_locked, load_results, locked, repair,
                       results_files, results_name, settings_digest, write_atomically, write_new)
-from .train import Engine, TrainConfig, train, validation_windows
+from .train import Engine, train, validation_windows
 
 #: Worker processes on a CPU machine. Measured (benchmarks/bench_training.py, section 4): 2 single-
 #: threaded processes ran 6 short runs 4.6x faster than 1 process with 2 threads on the shared
@@ -65,285 +57,17 @@ def default_jobs() -> int:
     return 1 if torch.cuda.is_available() else DEFAULT_JOBS
 
 
-@dataclass(frozen=True)
-class Preset:
-    """A named sweep. See the module docstring for how the grid follows from the fields."""
-
-    name: str
-    description: str
-    corpus: str
-    budgets: tuple[float, ...]
-    ladder: tuple[TransformerShape, ...]  # sorted by parameter count
-    models_per_budget: int
-    tokens_per_param_guess: float  # r in N* = sqrt(C / 6r), the centre of each bracket
-    batch_size: int  # sequences of n_ctx bytes per optimizer step (at budgets >= small_batch_below)
-    lr_at_100k: float  # peak learning rate of a 1e5-parameter model
-    lr_exponent: float  # lr ~ N ** -lr_exponent
-    eval_sequences: int = 256
-    n_eval_points: int = 14
-    seed: int = 0
-    min_steps: int = 50  # runs shorter than this are left out of the grid
-    max_tokens: float | None = None  # no run sees more tokens (caps the epochs of a small corpus)
-    small_batch: int | None = None  # the batch below ``small_batch_below`` FLOPs: more steps for short runs
-    small_batch_below: float = 0.0
-    # Plan every run's cosine cycle for the grid's longest run, in tokens, instead of for the run's
-    # own length: Kaplan et al. (2020, Section 2.2) trained every model with one fixed schedule.
-    fixed_horizon: bool = False
-    # Train with warmup-stable-decay and this cooldown fraction instead of the cosine, the runs that
-    # differ only in length cooled down from one shared constant-rate run (scalinglaws.wsd_plan).
-    wsd_cooldown: float | None = None
-
-    def batch_for(self, budget: float) -> int:
-        """Sequences per step: ``small_batch`` for budgets below ``small_batch_below``, else ``batch_size``."""
-        if self.small_batch is not None and budget < self.small_batch_below:
-            return self.small_batch
-        return self.batch_size
-
-    def peak_lr(self, n_params: int) -> float:
-        return self.lr_at_100k * (n_params / 1e5) ** -self.lr_exponent
-
-    def shapes_for(self, budget: float) -> list[TransformerShape]:
-        """The ladder models whose N brackets the guessed optimum N* for this budget.
-
-        With ``max_tokens``, models too small to spend the budget within it (D = C/6N above
-        the cap) are not eligible, so the bracket shifts up where the cap binds.
-        """
-        ladder = [shape for shape in self.ladder if self.max_tokens is None
-                  or budget / (6 * counting.params_total(shape)) <= self.max_tokens]
-        centre = math.sqrt(budget / (6 * self.tokens_per_param_guess))
-        sizes = np.log([counting.params_total(shape) for shape in ladder])
-        nearest = int(np.argmin(np.abs(sizes - math.log(centre))))
-        first = min(max(0, nearest - self.models_per_budget // 2), len(ladder) - self.models_per_budget)
-        return ladder[max(0, first):first + self.models_per_budget]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a sweep: a budget and the training config it implies."""
-
-    budget: float
-    corpus: str
-    config: TrainConfig
-
-    @property
-    def run_id(self) -> str:
-        s = self.config.shape
-        run_id = (f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}"
-                  f"-b{self.config.batch_size}-lr{self.config.peak_lr:.3g}-seed{self.config.seed}")
-        if self.config.schedule == "wsd":  # cosine runs keep the ids their committed records have
-            run_id += f"-wsd{self.config.cooldown_fraction:g}-{self.config.cooldown_shape}"
-        defaults = TrainConfig(shape=s, steps=2, batch_size=1, peak_lr=1.0)  # likewise for AdamW's settings
-        if self.config.betas != defaults.betas:
-            run_id += f"-beta2{self.config.betas[1]:g}" if self.config.betas[0] == defaults.betas[0] else \
-                f"-betas{self.config.betas[0]:g},{self.config.betas[1]:g}"
-        if self.config.weight_decay != defaults.weight_decay:
-            run_id += f"-wd{self.config.weight_decay:.3g}"
-        return run_id
-
-    @property
-    def flops(self) -> float:
-        """Training compute by 6ND (the progress bar's weight, too)."""
-        return counting.flops_6nd(counting.params_total(self.config.shape), self.config.tokens)
-
-    def settings(self) -> dict:
-        return {"budget": self.budget, "corpus": self.corpus, "config": self.config.to_dict()}
-
-    def settings_hash(self) -> str:
-        return settings_digest(self.settings())
-
-
-def steps_for_budget(budget: float, shape: TransformerShape, batch_size: int) -> int:
-    """Optimizer steps that spend ``budget`` = 6ND on ``shape``: D = C / 6N in whole batches."""
-    return round(budget / (6 * counting.params_total(shape)) / (batch_size * shape.n_ctx))
-
-
-def _steps(preset: Preset, budget: float, shape: TransformerShape) -> int:
-    return steps_for_budget(budget, shape, preset.batch_for(budget))
-
-
-def _matched_run(preset: Preset, budget: float, shape: TransformerShape, seed: int) -> RunSpec:
-    n_params = counting.params_total(shape)
-    config = TrainConfig(shape=shape, steps=_steps(preset, budget, shape), batch_size=preset.batch_for(budget),
-                         peak_lr=preset.peak_lr(n_params), seed=seed, n_eval_points=preset.n_eval_points,
-                         eval_sequences=preset.eval_sequences)
-    return RunSpec(budget=budget, corpus=preset.corpus, config=config)
-
-
-def run_spec(preset: Preset, budget: float, shape: TransformerShape, seed: int | None = None) -> RunSpec:
-    """The run ``preset`` trains for ``shape`` at ``budget`` FLOPs, for any shape, in its grid or not.
-
-    D = C / 6N rounded to whole optimizer steps, the preset's batch for the budget, its
-    learning-rate rule for N, its evaluation settings, and its seed unless ``seed`` is given;
-    the cosine cycle ends with the run. For a (budget, shape) of the grid this IS the grid's
-    run (same run id and settings hash): :func:`build_grid` is made of these.
-    """
-    if preset.fixed_horizon or preset.wsd_cooldown is not None:
-        raise ValueError(f"preset {preset.name!r} plans every run with the grid (the longest run's cosine "
-                         "cycle, or a warmup shared by a WSD run's branches), which a single run cannot know; "
-                         "use the grid (sweep.build_grid) instead")
-    if not budget > 0:
-        raise ValueError(f"the budget must be a positive number of FLOPs, got {budget!r}")
-    steps = _steps(preset, budget, shape)
-    if steps < 2:
-        raise ValueError(f"{budget:.3g} FLOPs buy {budget / (6 * counting.params_total(shape)):.0f} tokens for "
-                         f"{counting.params_total(shape):,d} parameters, fewer than 2 steps of "
-                         f"{preset.batch_for(budget) * shape.n_ctx} tokens")
-    return _matched_run(preset, budget, shape, preset.seed if seed is None else seed)
-
-
-def build_grid(preset: Preset) -> list[RunSpec]:
-    """Every run of the preset, smallest budget first (runs shorter than ``min_steps`` left out)."""
-    specs = [_matched_run(preset, budget, shape, preset.seed)
-             for budget in preset.budgets for shape in preset.shapes_for(budget)
-             if _steps(preset, budget, shape) >= preset.min_steps]
-    if preset.wsd_cooldown is not None:
-        return wsd_plan.as_wsd(specs, preset.wsd_cooldown)
-    return _with_fixed_horizon(specs) if preset.fixed_horizon else specs
-
-
-def _with_fixed_horizon(specs: list[RunSpec]) -> list[RunSpec]:
-    """The same runs, each stopping at its own D but with a cosine cycle planned for the longest
-    run's tokens (at least its own steps): the mismatched horizon of Kaplan et al. 2020."""
-    horizon_tokens = max(spec.config.tokens for spec in specs)
-    return [replace(spec, config=replace(spec.config, schedule_steps=max(
-        spec.config.steps, math.ceil(horizon_tokens / spec.config.tokens_per_step)))) for spec in specs]
-
-
-def _ladder(*layers_width_heads: tuple[int, int, int], n_ctx: int = 128) -> tuple[TransformerShape, ...]:
-    shapes = [TransformerShape(n_layers=l, d_model=d, n_heads=h, n_ctx=n_ctx) for l, d, h in layers_width_heads]
-    return tuple(sorted(shapes, key=counting.params_total))
-
-
-#: Model sizes of the CPU sweeps: 1-5 layers, widths 8-112, about 1.5x apart in N (4K .. 800K parameters).
-CPU_LADDER = _ladder((1, 8, 1), (1, 12, 2), (1, 16, 2), (1, 24, 2), (1, 32, 4), (2, 32, 4), (2, 40, 4), (2, 48, 4),
-                     (3, 48, 4), (3, 64, 4), (4, 72, 4), (4, 96, 4), (5, 112, 4))
-#: Measured in results/pilot/ (README.md there): the best of 4 peak learning rates for 3 sizes at
-#: C = 1e12 and batch 16 x 128 bytes, fitted by learning_rate_rule.pilot_rule from the committed records.
-CPU_LR_RULE = pilot_rule()
-#: Bracket centre N* = sqrt(C / 6r): byte-level models want far more tokens per parameter than
-#: Chinchilla's ~20; the IsoFLOP pilot found 145-175 at 1e12-3e12 (results/pilot/README.md).
-CPU_TOKENS_PER_PARAM = 150.0
-#: Batch rule: 8 sequences below 3e12 FLOPs, 16 from there. At batch 16 the larger models of the
-#: 3e11 budget got only 650-1,000 steps and the pilot's IsoFLOP optimum there fell to 10.8K
-#: parameters (432 bytes each); at batch 8 it is 16.8K (177 bytes), in line with 1e12 (170).
-CPU_SMALL_BATCH_BELOW = 3e12
-
-#: GPU ladder: 3-12 layers, widths 64-384 (0.17M .. 21M parameters).
-GPU_LADDER = _ladder((3, 64, 4), (4, 80, 4), (4, 96, 4), (5, 112, 4), (5, 128, 4), (6, 160, 5), (8, 192, 6),
-                     (8, 256, 8), (10, 320, 10), (12, 384, 12))
-GPU_TOKENS_PER_PARAM = CPU_TOKENS_PER_PARAM
-#: Training bytes of 'gutenberg409' (scalinglaws.corpus) and the epoch cap of the gpu preset.
-GUTENBERG409_TRAIN_BYTES = 137_836_610  # corpus_info("gutenberg409")["bytes"]["train"]
-GPU_MAX_EPOCHS = 4
-GPU_DESCRIPTION = (
-    "One H100, meant to fit ~25 minutes: 4 IsoFLOP budgets 1e14..3e15 (2 decades beyond 'cpu') x 6 models "
-    "(0.17M-21M parameters) on 'gutenberg409', batch 128 x 128 bytes, bf16 autocast and torch.compile, "
-    "one process. No run sees more than 4 epochs of the corpus's 137.8M training bytes (the most is 3.5 "
-    "epochs, the 1.0M model at 3e15); the cap binds only at 3e15, where it moves that bracket up two "
-    "models. 3.3e9 training tokens in ~200K optimizer steps (531 to 32K per run). NOT RUN: written without a GPU, so its wall "
-    "time, the CUDA path and the learning-rate rule (the CPU rule, measured at batch 16) are unverified."
-)
-
-PRESETS: dict[str, Preset] = {
-    preset.name: preset for preset in [
-        Preset(
-            name="smoke",
-            description=("Seconds, for the tests: 2 budgets x 3 micro models on Tiny Shakespeare (context 64, "
-                         "batch 8, an unmeasured learning-rate rule: only the machinery is under test)."),
-            corpus="shakespeare", budgets=(1e9, 3e9),
-            ladder=_ladder((1, 4, 1), (1, 8, 1), (1, 12, 2), (1, 16, 2), n_ctx=64),
-            models_per_budget=3, tokens_per_param_guess=30.0, batch_size=8,
-            lr_at_100k=4e-3, lr_exponent=0.25, eval_sequences=32, n_eval_points=6, min_steps=20,
-        ),
-        Preset(
-            name="demo",
-            description=("Live in the book, a few minutes on 2 cores: 3 small budgets x 5 models on the "
-                         "'default' corpus; enough for an IsoFLOP picture, too small for trustworthy exponents."),
-            corpus="default", budgets=(3e10, 1e11, 3e11),
-            ladder=_ladder((1, 4, 1)) + CPU_LADDER[:6], models_per_budget=5, tokens_per_param_guess=CPU_TOKENS_PER_PARAM,
-            batch_size=16, small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
-            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=256,
-        ),
-        Preset(
-            name="cpu",
-            description=("The laptop replication, ~1-2 h on 2 cores (benchmarks/bench_training.py --estimate-only): "
-                         "5 IsoFLOP budgets 3e11..3e13 (2 decades) x 6 models (4K-480K parameters) on 'default', "
-                         "batch 8 below 3e12 FLOPs and 16 from there; Approach 1 uses the same runs' curves."),
-            corpus="default", budgets=(3e11, 1e12, 3e12, 1e13, 3e13),
-            ladder=CPU_LADDER, models_per_budget=6, tokens_per_param_guess=CPU_TOKENS_PER_PARAM, batch_size=16,
-            small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
-            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=1024,
-        ),
-        Preset(
-            name="fixed-horizon",
-            description=("Kaplan's schedule on the cpu grid, ~25 min on 2 cores: the 24 runs of the 'cpu' preset's "
-                         "budgets 3e11..1e13, identical except that every cosine cycle is planned for the longest "
-                         "run's 44M tokens (Kaplan et al. 2020 used one schedule for all models), so each run stops "
-                         "part-way down its cosine. Paired run by run with results/cpu (chapter 14)."),
-            corpus="default", budgets=(3e11, 1e12, 3e12, 1e13),
-            ladder=CPU_LADDER, models_per_budget=6, tokens_per_param_guess=CPU_TOKENS_PER_PARAM, batch_size=16,
-            small_batch=8, small_batch_below=CPU_SMALL_BATCH_BELOW,
-            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=1024, fixed_horizon=True,
-        ),
-        Preset(
-            name="gpu",
-            description=GPU_DESCRIPTION,
-            corpus="gutenberg409", budgets=(1e14, 3e14, 1e15, 3e15),
-            ladder=GPU_LADDER, models_per_budget=6, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=128,
-            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=2048,
-            max_tokens=GPU_MAX_EPOCHS * GUTENBERG409_TRAIN_BYTES,
-        ),
-    ]
-}
-
-
-def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    return PRESETS[name]
-
 
 # --------------------------------------------------------------------------------------
-# Provenance
+# The results file's header
 # --------------------------------------------------------------------------------------
-
-
-def git_commit() -> str:
-    """The scalinglaws checkout's commit (with '+dirty' if files differ), or 'unknown'."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
-
-
-def versions() -> dict:
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "scalinglaws": git_commit()}
-
-
-def command_line() -> str:
-    """The command that started this process, without machine-specific paths."""
-    path = Path(sys.argv[0])
-    program = path.name
-    if program == "__main__.py":  # python -m scalinglaws ...
-        program = "-m scalinglaws"
-    elif path.parent == Path(__file__).resolve().parent:  # python -m scalinglaws.tuning ...
-        program = f"-m scalinglaws.{path.stem}"
-    if "ipykernel" in program:  # a notebook's kernel: its arguments name a private connection file
-        return "run_sweep(...) in a Jupyter notebook"
-    return " ".join(["python", program, *sys.argv[1:]])
 
 
 def header_for(name: str, description: str, specs: list[RunSpec], shard: Shard | None = None) -> dict:
     """The header record of a results file: the FULL grid's runs and hash, even for a shard's file."""
     runs = {spec.run_id: spec.settings_hash() for spec in specs}
     header = {"kind": "header", "preset": name, "grid_hash": settings_digest([spec.settings() for spec in specs]),
-              "runs": runs, "command": command_line(),
+              "runs": runs, "command": provenance.command_line(),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "description": description}
     return header if shard is None else {**header, "shard": str(shard)}
@@ -453,23 +177,11 @@ def record_of(spec: RunSpec, result, engine: Engine) -> dict:
         "curve_tokens": result.curve_tokens, "curve_loss": result.curve_loss,
         "diverged": result.diverged, "steps": spec.config.steps, "steps_done": result.steps_done,
         "learning_rate": spec.config.peak_lr, "batch_size": spec.config.batch_size,
-        "train_config": spec.config.to_dict(), "engine": asdict(engine), "device": _device_name(engine),
+        "train_config": spec.config.to_dict(), "engine": asdict(engine), "device": provenance.device_name(engine),
         "threads": torch.get_num_threads(), "wall_time_s": result.wall_time_s,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
-
-def _device_name(engine: Engine) -> str:
-    """The GPU's name, or the CPU's model name (Linux's /proc/cpuinfo), or at least its architecture."""
-    if engine.device.startswith("cuda"):
-        return torch.cuda.get_device_name()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _progress(total_flops: float, enabled: bool):
@@ -617,7 +329,7 @@ def _train_into(path: Path, pending: list[RunSpec], jobs: int, progress: bool) -
         return
     # The code that trains is the code loaded now, when the workers start: record its commit,
     # not the checkout's state when each run ends (it may have moved on during a long sweep).
-    code_versions = versions()
+    code_versions = provenance.versions()
     out_dir = path.parent
     saved = branches.saved_records(out_dir, {spec.run_id: spec.settings_hash() for spec in pending})
     for record in saved:
