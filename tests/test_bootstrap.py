@@ -8,7 +8,7 @@ from scalinglaws.chinchilla_data import load_besiroglu_points
 from scalinglaws.fitting import lbfgs
 from scalinglaws.fitting.approach3 import fit_approach3, make_problem
 from scalinglaws.fitting.bootstrap import (bootstrap_approach1, bootstrap_approach2, bootstrap_approach3,
-                                           point_resamples)
+                                           point_resamples, runs_for_interval_width)
 from scalinglaws.fitting.report import fit_all
 from scalinglaws.fitting.synthetic import curve_runs, isoflop_runs
 from scalinglaws.laws import allocation_exponents
@@ -148,3 +148,9 @@ def test_fit_all_says_why_each_approach_was_skipped():
     assert "skipped: the runs have no loss curves" in text
     assert "skipped: Approach 2 needs at least 2 IsoFLOP budgets with >= 3 model sizes each" in text
     assert "skipped: Approach 3 fits 5 parameters (a, b, e, alpha, beta): it needs at least 5 points, got 4" in text
+
+
+def test_runs_for_interval_width_scales_with_the_square_of_the_ratio():
+    assert runs_for_interval_width(100, 0.02, 0.002) == pytest.approx(10_000)
+    with pytest.raises(ValueError, match="target_width"):
+        runs_for_interval_width(100, 0.02, 0)

@@ -31,12 +31,12 @@ import matplotlib.ticker as mticker
 import numpy as np
 
 from . import constants, laws
-from .calculator import format_table
 from .fitting import fit_all
 from .fitting.report import DEFAULT_BOOTSTRAP, FitReport
 from .plotting import loglog_axes, plain_tick_labels
 from .results import results_to_runs
 from .runs import Runs
+from .text_table import format_table
 
 #: Short names of the three approaches, in Hoffmann Table 2's order.
 APPROACHES = ("1. training curves", "2. IsoFLOP profiles", "3. parametric loss")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .calculator import format_table
 from .results import load_results
+from .text_table import format_table
 
 #: Settings that must agree for two records to be the same run under two schedules.
 SAME_RUN_SETTINGS = ("shape", "steps", "batch_size", "peak_lr", "seed", "weight_decay", "betas", "grad_clip",

@@ -34,7 +34,7 @@ from ..runs import Runs
 from .approach1 import fit_approach1
 from .approach2 import fit_approach2
 from ..constants import ParametricFit
-from ..laws import allocation_exponents
+from ..laws import allocation_exponents, require_positive
 from .approach3 import Approach3Fit, coefficients, fit_approach3, make_problem
 from .lbfgs import STATUS_NAMES, minimize_batched
 
@@ -192,3 +192,14 @@ def bootstrap_approach3(runs: Runs, n_resamples: int = 200, seed: int = 0, reduc
     unmoved = int(np.sum(np.max(np.abs(estimates - x0[best[converged]]), axis=1) <= START_TOLERANCE))
     flagged = {f"ended within {START_TOLERANCE:g} of its start": unmoved} if unmoved else {}
     return BootstrapResult("approach 3", n_resamples, samples, dict(failures), flagged)
+
+
+def runs_for_interval_width(n_runs: float, width: float, target_width: float) -> float:
+    """Runs needed to shrink a bootstrap interval from ``width`` to ``target_width``.
+
+    An interval's width shrinks like 1 / sqrt(n) with the number of independent data
+    points, so n_needed = n (width / target_width)^2 (Besiroglu et al. 2024, Section 4).
+    """
+    for name, value in (("n_runs", n_runs), ("width", width), ("target_width", target_width)):
+        require_positive(name, value)
+    return n_runs * (width / target_width) ** 2

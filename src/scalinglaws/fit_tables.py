@@ -1,0 +1,79 @@
+"""Fits of Eq. 2 as text tables, next to the papers' numbers: coefficients and the exponents of
+Eq. 4 they imply, Hoffmann et al. 2022's Table 2, predicted losses of trained models, and a refit's
+bootstrap intervals beside Besiroglu et al. 2024's and Hoffmann's."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import constants as k
+from . import laws
+from .constants import ParametricFit, TrainedModel
+from .text_table import format_table
+
+
+def format_fits(fits: Sequence[ParametricFit]) -> str:
+    """One row per fit: the coefficients of Eq. 2 and the exponents of Eq. 4 they imply."""
+    rows = []
+    for fit in fits:
+        a, b = laws.allocation_exponents(fit)
+        rows.append((fit.name, f"{fit.E:.4f}", f"{fit.A:.4g}", f"{fit.B:.4g}", f"{fit.alpha:.4f}",
+                     f"{fit.beta:.4f}", f"{a:.3f}", f"{b:.3f}"))
+    return format_table(("fit", "E", "A", "B", "alpha", "beta", "a", "b"), rows)
+
+
+def format_table_2(fits: Sequence[ParametricFit] = ()) -> str:
+    """Hoffmann Table 2 (exponents a and b per approach), plus the exponents implied by ``fits``."""
+
+    def interval(bounds):
+        return "" if bounds is None else f"({bounds[0]:.3f}-{bounds[1]:.3f})"
+
+    rows = [(row.approach, f"{row.a:.2f}", interval(row.a_interval), f"{row.b:.2f}", interval(row.b_interval))
+            for row in k.TABLE_2]
+    for fit in fits:
+        a, b = laws.allocation_exponents(fit)
+        rows.append((f"Eq. 4 from {fit.name}", f"{a:.3f}", "", f"{b:.3f}", ""))
+    return format_table(("approach", "a", "10-90%", "b", "10-90%"), rows)
+
+
+def format_losses(fits: Sequence[ParametricFit], models: Sequence[TrainedModel]) -> str:
+    """Eq. 2's predicted loss (nats/token) for each model under each fit, with 6ND."""
+    headers = ("model", "N", "D", "6ND (FLOPs)", *(fit.name for fit in fits))
+    rows = [(model.name, f"{model.params:.3g}", f"{model.tokens:.3g}",
+             f"{6 * model.params * model.tokens:.3g}",
+             *(f"{float(laws.parametric_loss(fit, model.params, model.tokens)):.3f}" for fit in fits))
+            for model in models]
+    return format_table(headers, rows)
+
+
+def _significant(x: float, digits: int = 3) -> str:
+    """``x`` rounded to ``digits`` significant figures, in plain notation below 1e6 (1520, not 1.52e+03)."""
+    return f"{float(f'{x:.{digits}g}'):g}"
+
+
+def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E", "A", "B", "alpha", "beta", "a"),
+                     percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
+    """A refit and its bootstrap intervals next to Besiroglu et al.'s refit and Hoffmann's fit.
+
+    ``bootstrap`` is a :class:`scalinglaws.fitting.BootstrapResult` (anything with
+    ``interval(name, percentiles)``). Hoffmann's column is the unrounded fit; Hoffmann's
+    interval for a is Table 2's 10th-90th percentile one, the only one the paper gives.
+    """
+    def value(source, name):
+        return laws.allocation_exponents(source)[0] if name == "a" else getattr(source, name)
+
+    hoffmann_a_interval = k.TABLE_2[2].a_interval
+    low_pct, high_pct = percentiles
+    rows = []
+    for name in names:
+        low, high = bootstrap.interval(name, percentiles)
+        besiroglu_interval = k.BESIROGLU_INTERVALS.get(name)
+        rows.append((
+            name, f"{value(fit, name):.4g}", f"{_significant(low)}-{_significant(high)}",
+            f"{value(k.BESIROGLU_REFIT, name):.4g}",
+            "" if besiroglu_interval is None else f"{besiroglu_interval[0]:.4g}-{besiroglu_interval[1]:.4g}",
+            f"{value(k.CHINCHILLA_UNROUNDED, name):.4g}",
+            f"{hoffmann_a_interval[0]:.3f}-{hoffmann_a_interval[1]:.3f}" if name == "a" else "",
+        ))
+    headers = ("", "this refit", f"{low_pct:g}-{high_pct:g}%", "Besiroglu", "95%", "Hoffmann", "10-90%")
+    return format_table(headers, rows)
