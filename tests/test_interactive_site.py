@@ -142,9 +142,10 @@ def test_isoflop_explorer_hover_shows_the_run(browser, server):
 def test_loss_landscape_hover_and_buttons(browser, server):
     from selenium.webdriver.common.by import By
 
+    models = ".scatterlayer .trace:last-child .points path"  # the drawn view's models, on top
     open_figure(browser, server, "loss-landscape")
-    text = hover_text(browser, "loss-landscape", ".scatterlayer .trace:last-child .points path")
-    assert "Gopher" in text or "Chinchilla" in text, text
+    text = hover_text(browser, "loss-landscape", models)  # the first view: the book's runs
+    assert re.search(r"C\d+e\+\d+-L\d+-d\d+", text) and "measured:" in text, text
     assert "C = 6ND" in text and "Eq. 2: L =" in text, text
     visible_before = browser.execute_script("return document.getElementById('loss-landscape').data.map((t) => t.visible)")
     buttons = browser.find_elements(By.CSS_SELECTOR, "#loss-landscape .updatemenu-button")
@@ -153,6 +154,8 @@ def test_loss_landscape_hover_and_buttons(browser, server):
     time.sleep(0.5)
     visible_after = browser.execute_script("return document.getElementById('loss-landscape').data.map((t) => t.visible)")
     assert visible_after != visible_before
+    text = hover_text(browser, "loss-landscape", models)  # Hoffmann's fit: Gopher and Chinchilla
+    assert "Gopher" in text or "Chinchilla" in text, text
 
 
 def test_inference_explorer_slider_changes_the_saving(browser, server):
