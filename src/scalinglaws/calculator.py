@@ -134,13 +134,3 @@ def allocation_curves(flops_grid, law_names: Sequence[str] = laws.LAW_NAMES) -> 
         rows = [laws.compute_optimal(name, c) for c in grid]
         curves[name] = (np.array([r.params for r in rows]), np.array([r.tokens for r in rows]))
     return curves
-
-
-# Transitional, while the chapters move to the modules these now live in (issue 11); removed
-# in the commit that moves the last chapter.
-from .downstream import format_downstream  # noqa: E402,F401
-from .fit_tables import format_fits, format_intervals, format_losses, format_table_2  # noqa: E402,F401
-from .fitting.bootstrap import runs_for_interval_width  # noqa: E402,F401
-from .inference_cost import InferenceCost, inference_cost  # noqa: E402,F401
-from .table_a3 import (RowComparison, closed_form_row, compare_with_printed, format_comparison,  # noqa: E402,F401
-                       optimal_params_by_search)
