@@ -109,3 +109,24 @@ def test_unphysical_refits_of_a_handful_of_points_are_counted():
             "N_opt ~ C^a grows with compute only for a > 0") in text
     assert f"  unphysical alpha (outside (0, inf)): {outside} of 20 refits, which the intervals include." in text
     assert "the fit's" not in text
+
+
+def test_the_approaches_are_named_as_hoffmann_table_2_names_them():
+    assert [row.approach for row in constants.TABLE_2] == [
+        "1. Minimum over training curves", "2. IsoFLOP profiles", "3. Parametric modelling of the loss",
+        "Kaplan et al. (2020)"]
+    assert [approach.table_2.a for approach in constants.APPROACHES] == [0.50, 0.49, 0.46]
+    assert [approach.key for approach in constants.APPROACHES] == list(constants.AT_GOPHER_BUDGET)
+    with pytest.raises(ValueError, match="1, 2 or 3"):
+        constants.approach(4)
+
+
+def test_a_report_finds_an_approach_by_its_name_not_its_place():
+    """A report without Approach 1 (runs with no curves can be reported so) still finds 2 and 3."""
+    two, three = (ApproachReport(constants.approach(n).label, skipped="-") for n in (2, 3))
+    report = FitReport(n_runs=0, approaches=(two, three))
+    assert report.approach(2) is two and report.approach(3) is three
+    with pytest.raises(ValueError, match="Approach 1"):
+        report.approach(1)
+    assert [r.label for r in fit_all(isoflop_runs([1e18, 1e19, 1e20]), n_bootstrap=0).approaches] == \
+        [approach.label for approach in constants.APPROACHES]

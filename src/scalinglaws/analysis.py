@@ -38,8 +38,6 @@ from .results import results_to_runs
 from .runs import Runs
 from .text_table import format_table
 
-#: Short names of the three approaches, in Hoffmann Table 2's order.
-APPROACHES = ("1. training curves", "2. IsoFLOP profiles", "3. parametric loss")
 #: One colour per approach in every figure.
 APPROACH_COLOURS = ("C0", "C1", "C2")
 #: Chinchilla's rule of thumb: 1.4T tokens for 70B parameters (Hoffmann Table 1), 20 per parameter.
@@ -52,7 +50,7 @@ BYTES_PER_TOKEN_ENGLISH = 4
 CHINCHILLA_BYTES_PER_PARAM = BYTES_PER_TOKEN_ENGLISH * CHINCHILLA_TOKENS_PER_PARAM
 #: The published exponents drawn for reference: Chinchilla (Hoffmann Table 2, Approach 1) and
 #: Kaplan et al. (2020, Eq. 1.7 and Section 6.1), as in Table 2's last row.
-REFERENCE_SLOPES = {"Chinchilla": constants.TABLE_2[0], "Kaplan": constants.TABLE_2[3]}
+REFERENCE_SLOPES = {"Chinchilla": constants.APPROACHES[0].table_2, "Kaplan": constants.TABLE_2[3]}
 COMPUTE_LABEL = "Training compute C (FLOPs)"
 PARAMS_LABEL = "Parameters N"
 LOSS_LABEL = "Held-out loss (nats per byte)"
@@ -101,9 +99,7 @@ class SweepFit:
 
     def fit(self, index: int):
         """Approach ``index`` (1, 2 or 3)'s fit, or None when it was skipped."""
-        if index not in (1, 2, 3):
-            raise ValueError(f"approach must be 1, 2 or 3, got {index!r}")
-        return self.report.approaches[index - 1].fit
+        return self.report.approach(index).fit
 
     @property
     def n_diverged(self) -> int:
@@ -151,7 +147,7 @@ class ExponentTable:
     def row(self, sweep: str, approach: int) -> ExponentRow:
         """The row of ``sweep``'s Approach ``approach`` (1, 2 or 3)."""
         for row in self.rows:
-            if row.sweep == sweep and row.approach == APPROACHES[approach - 1]:
+            if row.sweep == sweep and row.approach == constants.approach(approach).short_label:
                 return row
         raise ValueError(f"no row for sweep {sweep!r}, approach {approach!r}; sweeps here: "
                          f"{', '.join(sorted({row.sweep for row in self.rows}))}; approaches 1, 2, 3")
@@ -182,8 +178,9 @@ def exponent_table(*sweeps: SweepFit) -> ExponentTable:
         raise ValueError("exponent_table needs at least one SweepFit (from fit_sweep)")
     rows = []
     for sweep in sweeps:
-        for name, report in zip(APPROACHES, sweep.report.approaches):
-            common = dict(sweep=sweep.label, approach=name, n_runs=len(sweep.runs), n_diverged=sweep.n_diverged)
+        for approach in constants.APPROACHES:
+            report = sweep.report.approach(approach.number)
+            common = dict(sweep=sweep.label, approach=approach.short_label, n_runs=len(sweep.runs), n_diverged=sweep.n_diverged)
             if report.fit is None:
                 rows.append(ExponentRow(**common, skipped=report.skipped))
                 continue
@@ -205,14 +202,15 @@ def compare_exponents(*sweeps: SweepFit, exponent: str = "a") -> str:
         raise ValueError(f"exponent must be 'a' (N_opt ~ C^a) or 'b' (D_opt ~ C^b), got {exponent!r}")
     table = exponent_table(*sweeps)
     rows = []
-    for index, published in enumerate(constants.TABLE_2):
-        name = APPROACHES[index] if index < len(APPROACHES) else published.approach
+    for published in constants.TABLE_2:
+        approach = next((a for a in constants.APPROACHES if a.label == published.approach), None)
+        name = published.approach if approach is None else approach.short_label  # Kaplan's row: no approach
         cells = [_cell(getattr(published, exponent), getattr(published, f"{exponent}_interval"), 2)]
         for sweep in sweeps:
-            if index >= len(APPROACHES):
+            if approach is None:
                 cells.append("")
                 continue
-            row = table.row(sweep.label, index + 1)
+            row = table.row(sweep.label, approach.number)
             cells.append("skipped" if row.skipped else
                          _cell(getattr(row, exponent), getattr(row, f"{exponent}_interval"), 3))
         rows.append((name, *cells))
@@ -296,7 +294,7 @@ def _require(sweep: SweepFit, index: int):
     fit = sweep.fit(index)
     if fit is None:
         raise ValueError(f"{sweep.label}: Approach {index} was skipped "
-                         f"({sweep.report.approaches[index - 1].skipped}); this figure needs it")
+                         f"({sweep.report.approach(index).skipped}); this figure needs it")
     return fit
 
 
@@ -426,7 +424,7 @@ def plot_allocation(sweep: SweepFit, ax=None, approaches=None):
     optima = _optima(sweep, flops, approaches)
     for index, (n_opt, d_opt) in optima.items():
         colour = APPROACH_COLOURS[index - 1]
-        ax.plot(flops, n_opt, color=colour, label=f"{APPROACHES[index - 1]}: a = {sweep.fit(index).a:.2f}")
+        ax.plot(flops, n_opt, color=colour, label=f"{constants.approach(index).short_label}: a = {sweep.fit(index).a:.2f}")
         ax.plot(flops, d_opt, color=colour, ls="--")
     for index, (c, n_opt, d_opt) in _measured_optima(sweep, approaches).items():
         ax.plot(c, n_opt, **_measured_style(index))
@@ -481,7 +479,7 @@ def plot_tokens_per_param(sweep: SweepFit, ax=None, approaches=None):
     flops = _compute_range(sweep)
     optima = _optima(sweep, flops, approaches)
     for index, (n_opt, d_opt) in optima.items():
-        ax.plot(flops, d_opt / n_opt, color=APPROACH_COLOURS[index - 1], label=APPROACHES[index - 1])
+        ax.plot(flops, d_opt / n_opt, color=APPROACH_COLOURS[index - 1], label=constants.approach(index).short_label)
     for index, (c, n_opt, d_opt) in _measured_optima(sweep, approaches).items():
         ax.plot(c, d_opt / n_opt, **_measured_style(index))
     ax.axhline(CHINCHILLA_TOKENS_PER_PARAM, color="grey", ls=":",
@@ -526,7 +524,7 @@ def plot_bootstrap(sweep: SweepFit, approaches=None, exponent: str = "a", ax=Non
     Table 2's value for that approach (grey)."""
     if exponent not in ("a", "b"):
         raise ValueError(f"exponent must be 'a' (N_opt ~ C^a) or 'b' (D_opt ~ C^b), got {exponent!r}")
-    reports = [(index, sweep.report.approaches[index - 1]) for index in _chosen(approaches)]
+    reports = [(index, sweep.report.approach(index)) for index in _chosen(approaches)]
     reports = [(index, report) for index, report in reports
                if report.fit is not None and report.bootstrap is not None and report.bootstrap.n_succeeded]
     if not reports:
@@ -540,11 +538,11 @@ def plot_bootstrap(sweep: SweepFit, approaches=None, exponent: str = "a", ax=Non
         colour = APPROACH_COLOURS[index - 1]
         samples = report.bootstrap.samples[exponent]
         ax.hist(samples, bins=bins, color=colour, alpha=0.45,
-                label=f"{APPROACHES[index - 1]}: {samples.size} refits")
+                label=f"{constants.approach(index).short_label}: {samples.size} refits")
         ax.axvline(getattr(report.fit, exponent), color=colour, lw=2)
         for bound in report.bootstrap.interval(exponent):
             ax.axvline(bound, color=colour, ls=":", lw=1.5)
-        ax.axvline(getattr(constants.TABLE_2[index - 1], exponent), color="grey", lw=1, ls="--")
+        ax.axvline(getattr(constants.approach(index).table_2, exponent), color="grey", lw=1, ls="--")
     ax.plot([], [], color="grey", ls="--", lw=1, label="Hoffmann Table 2")
     ax.set_xlabel(f"Exponent {exponent} of {'N_opt' if exponent == 'a' else 'D_opt'} ~ C^{exponent}")
     ax.set_ylabel("Bootstrap refits")

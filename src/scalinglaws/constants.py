@@ -132,11 +132,55 @@ class Exponents:
     b_interval: tuple[float, float] | None
 
 
+@dataclass(frozen=True)
+class Approach:
+    """One of Hoffmann et al.'s three estimates of the compute-optimal allocation (Section 3)."""
+
+    number: int
+    title: str  # Table 2's name for it
+    short: str  # the book's shorter name, in figure legends and exponent tables
+
+    @property
+    def label(self) -> str:
+        """Table 2's row: '1. Minimum over training curves'."""
+        return f"{self.number}. {self.title}"
+
+    @property
+    def short_label(self) -> str:
+        """'1. training curves'."""
+        return f"{self.number}. {self.short}"
+
+    @property
+    def key(self) -> str:
+        """'approach 1', as bootstrap results and :data:`AT_GOPHER_BUDGET` name it."""
+        return f"approach {self.number}"
+
+    @property
+    def table_2(self) -> Exponents:
+        """This approach's row of Hoffmann Table 2."""
+        return next(row for row in TABLE_2 if row.approach == self.label)
+
+
+#: The three approaches in Hoffmann's order (Sections 3.1-3.3, Table 2): the one place they are named.
+APPROACHES = (
+    Approach(1, "Minimum over training curves", "training curves"),
+    Approach(2, "IsoFLOP profiles", "IsoFLOP profiles"),
+    Approach(3, "Parametric modelling of the loss", "parametric loss"),
+)
+
+
+def approach(number: int) -> Approach:
+    """Approach ``number`` (1, 2 or 3)."""
+    if number not in (1, 2, 3):
+        raise ValueError(f"approach must be 1, 2 or 3, got {number!r}")
+    return APPROACHES[number - 1]
+
+
 #: Hoffmann Table 2: estimated exponents per approach, and Kaplan's for comparison.
 TABLE_2 = (
-    Exponents("1. Minimum over training curves", 0.50, (0.488, 0.502), 0.50, (0.501, 0.512)),
-    Exponents("2. IsoFLOP profiles", 0.49, (0.462, 0.534), 0.51, (0.483, 0.529)),
-    Exponents("3. Parametric modelling of the loss", 0.46, (0.454, 0.455), 0.54, (0.542, 0.543)),
+    Exponents(APPROACHES[0].label, 0.50, (0.488, 0.502), 0.50, (0.501, 0.512)),
+    Exponents(APPROACHES[1].label, 0.49, (0.462, 0.534), 0.51, (0.483, 0.529)),
+    Exponents(APPROACHES[2].label, 0.46, (0.454, 0.455), 0.54, (0.542, 0.543)),
     Exponents("Kaplan et al. (2020)", 0.73, None, 0.27, None),
 )
 
@@ -250,9 +294,9 @@ TABLE_A3_APPROACH_3 = (
 
 #: Hoffmann Section 3 / Table 3: allocations at Gopher's budget (params, tokens).
 AT_GOPHER_BUDGET = {
-    "approach 1": (67e9, 1.5e12),
-    "approach 2": (63e9, 1.4e12),
-    "approach 3": (40e9, None),
+    APPROACHES[0].key: (67e9, 1.5e12),
+    APPROACHES[1].key: (63e9, 1.4e12),
+    APPROACHES[2].key: (40e9, None),
 }
 
 #: Hoffmann Section 3.2: the nine IsoFLOP budgets of Approach 2 (Figure 3).

@@ -45,8 +45,8 @@ PHYSICAL_RANGES = {
 #: budgets that the full fit used and a refit left out; Approach 3 counts refits whose best
 #: start did not move. Approach 1 flags nothing; any other flag gets the generic wording.
 FLAG_WORDING = {
-    "approach 2": "{count} budget exclusions across refits of budgets the full fit used ({reason})",
-    "approach 3": "{count} of {n} successful refits flagged: their best start {reason} in every one of "
+    constants.APPROACHES[1].key: "{count} budget exclusions across refits of budgets the full fit used ({reason})",
+    constants.APPROACHES[2].key: "{count} of {n} successful refits flagged: their best start {reason} in every one of "
                   "(a, b, e, alpha, beta), so the refit may have stopped short of its optimum; they "
                   "are kept in the intervals",
 }
@@ -70,6 +70,14 @@ class FitReport:
     n_runs: int
     approaches: tuple[ApproachReport, ...] = field(default=())
     n_diverged: int = 0
+
+    def approach(self, number: int) -> ApproachReport:
+        """The report of Approach ``number`` (1, 2 or 3), found by its name (constants.APPROACHES)."""
+        label = constants.approach(number).label
+        for report in self.approaches:
+            if report.label == label:
+                return report
+        raise ValueError(f"Approach {number} ({label}) is not in this report")
 
     @property
     def fitted(self) -> bool:
@@ -210,18 +218,18 @@ def fit_all(runs: Runs, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0,
     """Every approach the data allow, each with ``n_bootstrap`` refits (0 to skip the bootstrap)."""
     if n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    one, two, three = (approach.label for approach in constants.APPROACHES)
     approaches = []
     if runs.has_curves:
         approaches.append(_attempt(
-            "1. Minimum over training curves", fit_approach1,
+            one, fit_approach1,
             lambda r, fit, n, s: bootstrap_approach1(r, n, s), runs, n_bootstrap, seed))
     else:
-        approaches.append(ApproachReport("1. Minimum over training curves",
-                                         skipped="the runs have no loss curves"))
-    approaches.append(_attempt("2. IsoFLOP profiles", fit_approach2,
+        approaches.append(ApproachReport(one, skipped="the runs have no loss curves"))
+    approaches.append(_attempt(two, fit_approach2,
                                lambda r, fit, n, s: bootstrap_approach2(r, n, s), runs, n_bootstrap, seed))
     approaches.append(_attempt(
-        "3. Parametric modelling of the loss", lambda r: fit_approach3(r, reduction=reduction),
+        three, lambda r: fit_approach3(r, reduction=reduction),
         lambda r, fit, n, s: bootstrap_approach3(r, n, s, reduction=reduction, full_fit=fit),
         runs, n_bootstrap, seed))
     return FitReport(n_runs=len(runs), approaches=tuple(approaches), n_diverged=int(runs.diverged.sum()))
