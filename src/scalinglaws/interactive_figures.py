@@ -37,7 +37,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import beyond, laws
+from . import inference_aware, laws
 from . import constants as k
 from .calculator import FITTED_FLOPS
 from .constants import OptimalRow, ParametricFit
@@ -762,8 +762,8 @@ class ServingComparison:
     fit: str
     target_loss: float
     served: float
-    compute_optimal: beyond.InferenceAllocation
-    inference_aware: beyond.InferenceAllocation
+    compute_optimal: inference_aware.InferenceAllocation
+    inference_aware: inference_aware.InferenceAllocation
 
     @property
     def compute_optimal_total(self) -> float:
@@ -779,11 +779,11 @@ class ServingComparison:
 def serving_comparison(fit: ParametricFit, served: float, target_loss: float | None = None) -> ServingComparison:
     """Train to ``target_loss`` (default: Chinchilla's loss under ``fit``, Hoffmann Table 1's
     70B on 1.4T tokens) and serve ``served`` tokens: Eq. 4's model against the cheapest one
-    (:func:`beyond.inference_optimal`)."""
+    (:func:`inference_aware.inference_optimal`)."""
     target = (float(laws.parametric_loss(fit, k.CHINCHILLA.params, k.CHINCHILLA.tokens))
               if target_loss is None else float(target_loss))
-    return ServingComparison(fit.name, target, float(served), beyond.inference_optimal(fit, target, 0.0),
-                             beyond.inference_optimal(fit, target, served))
+    return ServingComparison(fit.name, target, float(served), inference_aware.inference_optimal(fit, target, 0.0),
+                             inference_aware.inference_optimal(fit, target, served))
 
 
 INFERENCE_HEADER = ("fit", "model", "N", "D (tokens)", "D/N", "train FLOPs", "serve FLOPs", "total", "saved")
@@ -812,7 +812,7 @@ def inference_explorer(fits: Sequence[ParametricFit], served=SLIDER_SERVED, init
     sizes = {}
     for fit, comparison in zip(fits, comparisons[float(served[0])]):
         n_opt = comparison.compute_optimal.params
-        floor = beyond.smallest_params(fit, comparison.target_loss)
+        floor = inference_aware.smallest_params(fit, comparison.target_loss)
         sizes[fit.name] = np.geomspace(max(floor * 1.05, n_opt / 100), n_opt * 10, 60)
 
     def traces(i):
@@ -820,7 +820,7 @@ def inference_explorer(fits: Sequence[ParametricFit], served=SLIDER_SERVED, init
         for index, (fit, comparison) in enumerate(zip(fits, comparisons[float(i)])):
             colour = COLOURS[index % len(COLOURS)]
             n = sizes[fit.name]
-            total = [beyond.lifetime_flops(fit, size, comparison.target_loss, i) for size in n]
+            total = [inference_aware.lifetime_flops(fit, size, comparison.target_loss, i) for size in n]
             out.append({"type": "scatter", "mode": "lines", "name": fit.name, "legendgroup": fit.name,
                         "x": np.log10(n), "y": np.log10(total), "line": {"color": colour, "width": 2},
                         "customdata": [[sci(size), sci(t)] for size, t in zip(n, total)],

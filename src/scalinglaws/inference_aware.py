@@ -1,4 +1,4 @@
-"""Beyond Chinchilla-optimal: the cheapest model for a target loss when it will also serve inference.
+"""Inference-aware allocation: the cheapest model for a target loss when it will also serve inference.
 
 Sardana & Frankle 2023 (Section 2, their Eq. 1-2) minimise training plus inference FLOPs,
 6 N D_tr + 2 N D_inf, subject to the Chinchilla parametric loss (Hoffmann Eq. 2) reaching a
