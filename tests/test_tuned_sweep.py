@@ -42,15 +42,14 @@ def test_one_trunk_per_size_and_seed_with_a_branch_at_every_length(specs):
     assert len(trunks) == len(tuned_sweep.LAYERS) * tuned_sweep.SEEDS
     for trunk in trunks:
         n = counting.params_total(trunk.config.shape)
-        assert sorted(spec.config.steps for spec in trunk.branches) == sorted(tuned_sweep.lengths_for(n).values())
+        assert sorted(spec.config.steps for spec in trunk.branches) == sorted(tuned_sweep.lengths_for(trunk.config.shape).values())
     planned, alone = wsd_plan.cost(trunks)
     assert planned < 0.5 * alone  # the branches are what makes three seeds affordable
 
 
 def test_extra_lengths_lie_below_a_size_s_isoflop_budgets_sqrt2_apart():
     for n_layers in tuned_sweep.LAYERS:
-        n = counting.params_total(tuning.head16_shape(n_layers))
-        lengths = tuned_sweep.lengths_for(n)
+        lengths = tuned_sweep.lengths_for(tuning.head16_shape(n_layers))
         extra = [b for b in lengths if b not in tuned_sweep.BUDGETS]
         isoflop = [b for b in lengths if b in tuned_sweep.BUDGETS]
         assert isoflop and all(b < min(isoflop) for b in extra)

@@ -82,20 +82,21 @@ def tuned_recipe() -> Recipe:
     return Recipe(rule.lr_rule.rounded(2), rule.beta2)
 
 
-def _steps(budget: float, n_params: int) -> int:
-    return round(budget / (6 * n_params) / (BATCH * tuning.N_CTX))
-
-
-def lengths_for(n_params: int, budgets=BUDGETS) -> dict[float, int]:
-    """Budget -> steps of one size: the IsoFLOP budgets it can join (the step floor, the epoch cap)
+def lengths_for(shape, budgets=BUDGETS) -> dict[float, int]:
+    """Budget -> steps of one shape: the IsoFLOP budgets it can join (the step floor, the epoch cap)
     and the sqrt(2)-spaced budgets below its smallest, down to the step floor."""
+    from .grid import steps_for_budget
+
+    def steps(budget: float) -> int:
+        return steps_for_budget(budget, shape, BATCH)
+
     cap = MAX_EPOCHS * DEFAULT_TRAIN_BYTES
-    lengths = {budget: _steps(budget, n_params) for budget in budgets
-               if _steps(budget, n_params) >= MIN_STEPS and _steps(budget, n_params) * BATCH * tuning.N_CTX <= cap}
+    lengths = {budget: steps(budget) for budget in budgets
+               if steps(budget) >= MIN_STEPS and steps(budget) * BATCH * shape.n_ctx <= cap}
     if lengths:
         budget = float(f"{min(lengths) / math.sqrt(2):.3g}")
-        while _steps(budget, n_params) >= MIN_STEPS:
-            lengths[budget] = _steps(budget, n_params)
+        while steps(budget) >= MIN_STEPS:
+            lengths[budget] = steps(budget)
             budget = float(f"{budget / math.sqrt(2):.3g}")
     return dict(sorted(lengths.items()))
 
@@ -109,7 +110,7 @@ def sweep_specs(recipe: Recipe, layers=LAYERS, budgets=BUDGETS, seeds=SEEDS) -> 
         shape = tuning.head16_shape(n_layers)
         n_params = counting.params_total(shape)
         for seed in range(seeds):
-            for budget, steps in lengths_for(n_params, budgets).items():
+            for budget, steps in lengths_for(shape, budgets).items():
                 config = TrainConfig(shape=shape, steps=steps, batch_size=BATCH, seed=seed, n_eval_points=EVAL_POINTS,
                                      eval_sequences=EVAL_SEQUENCES, **recipe.config_fields(n_params))
                 specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
@@ -130,11 +131,11 @@ def heldout_specs(prediction, recipe: Recipe, seeds: int = HELDOUT_SEEDS) -> lis
     """The predicted optimum and its Gopher twin, each one WSD run of C / 6N tokens at the
     prediction's budget, with the sweep's recipe (its rule extrapolated where N is beyond the
     tuned sizes) and ``seeds`` seeds."""
-    from .grid import RunSpec
+    from .grid import RunSpec, steps_for_budget
 
     specs = []
     for planned in (prediction.optimum, prediction.twin):
-        steps = _steps(prediction.flops, planned.n_params)
+        steps = steps_for_budget(prediction.flops, planned.shape, BATCH)
         for seed in range(seeds):
             config = TrainConfig(shape=planned.shape, steps=steps, batch_size=BATCH, seed=seed,
                                  n_eval_points=EVAL_POINTS, eval_sequences=EVAL_SEQUENCES,
