@@ -52,14 +52,12 @@ from pathlib import Path
 
 from . import counting, wsd_plan
 from .counting import TransformerShape
-from .learning_rate_rule import BestLearningRate, LearningRateRule, best_learning_rates, fit_rule
+from .learning_rate_rule import BestLearningRate, LearningRateRule, best_learning_rates, fit_rule, pilot_rule
 from .train import TrainConfig
 
 #: The ladder's depths: d_model = 16 n_layers, n_heads = n_layers.
 TUNING_LAYERS = (2, 3, 4, 5, 6)
 HEAD_SIZE, ASPECT, N_CTX = 16, 16, 128
-#: The untuned rule the grid is centred on (the `cpu` preset's, results/pilot/README.md).
-CENTRE_LR_AT_100K, CENTRE_LR_EXPONENT = 0.0052, 0.48
 LR_FACTORS = (0.25, 0.5, 1.0, 2.0)
 UPPER_LR_FACTORS = (4.0, 8.0)
 BETA2S = (0.95, 0.99)
@@ -100,7 +98,8 @@ def weight_decay_for(peak_lr: float, timescale_steps: int = DECAY_TIMESCALE_STEP
 
 
 def centre_lr(n_params: int) -> float:
-    return CENTRE_LR_AT_100K * (n_params / 1e5) ** -CENTRE_LR_EXPONENT
+    """The untuned rule the grid is centred on: the `cpu` preset's (learning_rate_rule.pilot_rule)."""
+    return float(pilot_rule().peak_lr(n_params))
 
 
 def tuning_specs(layers=TUNING_LAYERS, lr_factors=LR_FACTORS, beta2s=BETA2S, steps=TUNING_STEPS) -> list:
