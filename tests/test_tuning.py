@@ -109,3 +109,29 @@ def test_the_upper_extension_continues_the_grid_by_factors_of_2_with_new_run_ids
     for n_layers in tuning.TUNING_LAYERS:
         lrs = sorted({s.config.peak_lr for s in lower + upper if s.config.shape.n_layers == n_layers})
         assert len(lrs) == 6 and all(b / a == pytest.approx(2, rel=0.01) for a, b in zip(lrs, lrs[1:]))
+
+
+def test_the_committed_rule_is_the_fit_of_the_committed_tuning_records():
+    """results/tuning/rule.json (written by `python -m scalinglaws.tuning write-rule`) is what the
+    criterion gives on the 120 committed runs; a least-squares line may differ in its last bits
+    between processors' LAPACK, hence rel=1e-12."""
+    records = tuning.committed_records()
+    assert len(records) == len(tuning.tuning_specs()) + len(tuning.tuning_specs(lr_factors=tuning.UPPER_LR_FACTORS))
+    fitted, committed = tuning.fit_tuned_rule(records), tuning.read_rule()
+    assert committed.beta2 == fitted.beta2
+    assert committed.lr_rule.lr_at_100k == pytest.approx(fitted.lr_rule.lr_at_100k, rel=1e-12)
+    assert committed.lr_rule.exponent == pytest.approx(fitted.lr_rule.exponent, rel=1e-12)
+
+
+def test_the_tuned_sweep_trains_with_the_committed_rule_to_two_figures():
+    from scalinglaws import tuned_sweep
+
+    recipe, rule = tuned_sweep.tuned_recipe(), tuning.read_rule()
+    assert recipe.lr_rule == rule.lr_rule.rounded(2) and recipe.beta2 == rule.beta2
+
+
+def test_a_damaged_rule_file_is_refused_with_its_path(tmp_path):
+    path = tmp_path / "rule.json"
+    path.write_text('{"lr_at_100k": 0.007}')
+    with pytest.raises(ValueError, match="rule.json: not a tuned rule"):
+        tuning.read_rule(path)

@@ -24,6 +24,10 @@ RESULTS_SHA256 = {
     "demo": "8ea8e27e7f4d433b2afd1ed08c3491c5592c537f2ce7274b0b5c4f3962a195a7",
     # The same demo grid trained on another processor (results/demo-amd-epyc/README.md).
     "demo-amd-epyc": "ef600b843a3b296b75c7a04a825530fdfbf012b5ecb0c7e12c23b1acc27e35ab",
+    # Per-size tuning of the reference sweep's ladder (scalinglaws.tuning): the first grid and
+    # its extension to higher learning rates.
+    "tuning": "ccad59c9629b569be9a543fe91e46fc60d5151b31e08d2e3d2f4d4f95788667c",
+    "tuning-upper": "894dbbab68e088b8c2a3cdc5784d6f829856a5ee8337fcc6676b3a2377c42fe6",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).

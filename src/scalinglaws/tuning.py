@@ -7,6 +7,8 @@ for the book's tiny models:
 
     python -m scalinglaws.tuning run         # train the tuning grid into results/tuning (resumable)
     python -m scalinglaws.tuning run-upper   # its extension to higher rates, results/tuning-upper
+    python -m scalinglaws.tuning report      # each size's scores and best rate, and the fitted rule
+    python -m scalinglaws.tuning write-rule  # the rule of the committed records, into results/tuning/rule.json
     python -m scalinglaws.tuning report      # each size's best settings and the fitted rule
 
 **The ladder** (:func:`head16_shape`): one shape family, d_model = 16 n_layers with heads of
@@ -180,6 +182,24 @@ def committed_records() -> list[dict]:
     return [record for name in (NAME, f"{NAME}-upper") for record in load_results(sweep_results(name))[1]]
 
 
+RULE_FILE = OUT / "rule.json"
+
+
+def rule_to_dict(rule: TunedRule) -> dict:
+    return {"lr_at_100k": rule.lr_rule.lr_at_100k, "exponent": rule.lr_rule.exponent, "beta2": rule.beta2}
+
+
+def read_rule(path: Path = RULE_FILE) -> TunedRule:
+    """The committed tuned rule (written by ``write-rule`` from the committed records)."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text())
+        return TunedRule(LearningRateRule(float(data["lr_at_100k"]), float(data["exponent"])), float(data["beta2"]))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a tuned rule ({error})") from error
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["run"], ["run-upper"]):
         from .sweep import run_specs
@@ -202,7 +222,19 @@ def main(argv: list[str]) -> int:
                       + f" -> best lr {best.best_lr:.4g}{' (AT EDGE)' if best.at_edge else ''}")
         print(fit_tuned_rule(records))
         return 0
-    print("usage: python -m scalinglaws.tuning run [OUT] | run-upper [OUT] | report [RESULTS_DIR ...]", file=sys.stderr)
+    if argv[:1] == ["write-rule"]:
+        import json
+
+        from .provenance import command_line
+
+        records = committed_records()
+        data = {**rule_to_dict(fit_tuned_rule(records)), "command": command_line(),
+                "fitted_from": f"results/{NAME} and results/{NAME}-upper ({len(records)} runs)"}
+        RULE_FILE.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"wrote {RULE_FILE}: {data}")
+        return 0
+    print("usage: python -m scalinglaws.tuning run [OUT] | run-upper [OUT] | report [RESULTS_DIR ...] | write-rule",
+          file=sys.stderr)
     return 2
 
 
