@@ -4,8 +4,8 @@ import pytest
 
 from scalinglaws import constants, counting, seed_noise, tuned_sweep, tuning, wsd_plan
 from scalinglaws.learning_rate_rule import LearningRateRule
+from synthetic_sweeps import RECIPE, synthetic_records
 
-RECIPE = tuned_sweep.Recipe(LearningRateRule(0.003, 0.45), beta2=0.99)
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,13 @@ def test_every_run_has_the_step_floor_and_at_most_four_epochs(specs):
     for spec in specs:  # each run spends its budget within one step's tokens
         n = counting.params_total(spec.config.shape)
         assert abs(6 * n * spec.config.tokens - spec.budget) <= 6 * n * spec.config.tokens_per_step / 2
+
+
+def test_every_run_id_is_unique_and_names_its_budget_to_three_figures(specs):
+    """sqrt(2)-spaced budgets collide at one figure (1.6e13 and 2.26e13 are both 2e+13)."""
+    assert len({spec.run_id for spec in specs}) == len(specs)
+    for spec in specs:
+        assert spec.run_id.startswith(f"C{spec.budget:.3g}-")
 
 
 def test_the_train_split_size_is_the_corpus_s():
@@ -83,22 +90,6 @@ def test_the_heldout_runs_are_the_predicted_pair_at_3x_the_sweep_s_largest_budge
         assert spec.config.steps >= tuned_sweep.MIN_STEPS
 
 
-def _synthetic_records(law, seed_sd=0.004, seed=0):
-    """Records of the real grid whose final losses are ``law``'s L(N, D) plus seed noise."""
-    import numpy as np
-    from scalinglaws.laws import parametric_loss
-    rng = np.random.default_rng(seed)
-    out = []
-    for spec in tuned_sweep.sweep_specs(RECIPE):
-        n = counting.params_total(spec.config.shape)
-        out.append({"run_id": spec.run_id, "budget": spec.budget, "corpus": spec.corpus,
-                    "train_config": spec.config.to_dict(), "params_total": n, "params_non_embedding": n // 2,
-                    "tokens": spec.config.tokens, "flops_6nd": 6.0 * n * spec.config.tokens, "diverged": False,
-                    "final_loss": float(parametric_loss(law, n, spec.config.tokens)) + rng.normal(0, seed_sd),
-                    "curve_tokens": [], "curve_loss": []})
-    return out
-
-
 def test_the_sweep_s_fits_recover_the_exponent_of_the_law_its_runs_were_drawn_from():
     """A law with a = 0.5 whose optimum crosses the ladder within the budgets, 0.004 nats of seed noise.
 
@@ -112,7 +103,7 @@ def test_the_sweep_s_fits_recover_the_exponent_of_the_law_its_runs_were_drawn_fr
     n_small, _ = optimal_allocation(law, tuned_sweep.BUDGETS[0])
     n_large, _ = optimal_allocation(law, tuned_sweep.BUDGETS[-1])
     assert 4e4 < n_small < n_large < 7e5  # inside the ladder: every profile has a minimum to find
-    fits = tuned_sweep.fit_sweep_records(_synthetic_records(law), n_bootstrap=20)
+    fits = tuned_sweep.fit_sweep_records(synthetic_records(law), n_bootstrap=20)
     assert fits.approach3.a == pytest.approx(a_true, abs=0.03)
     assert fits.approach2.a == pytest.approx(a_true, abs=0.08)
     assert fits.approach1.a == pytest.approx(a_true, abs=0.1)
@@ -133,7 +124,7 @@ def test_the_untuned_recipe_is_the_cpu_preset_s():
 def test_a_prediction_from_the_fits_of_a_synthetic_sweep_trains_a_ladder_shape(tmp_path):
     from scalinglaws.constants import ParametricFit
     law = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
-    fits = tuned_sweep.fit_sweep_records(_synthetic_records(law), n_bootstrap=2)
+    fits = tuned_sweep.fit_sweep_records(synthetic_records(law), n_bootstrap=2)
     p = tuned_sweep.predict_from(fits)
     assert p.flops == tuned_sweep.HELDOUT_BUDGET
     assert p.optimum.shape in tuned_sweep.heldout_ladder() and p.twin.n_params > 3 * p.optimum.n_params

@@ -20,6 +20,17 @@ from .results import settings_digest
 from .train import TrainConfig
 
 
+def budget_label(budget: float) -> str:
+    """The budget as a run id names it: to one significant figure ("3e+11", as every id of the
+    first grids has it), or to three where the grid named it so (sqrt(2)-spaced budgets:
+    1.6e13 and 2.26e13 are both "2e+13" to one figure). Budgets that are exact FLOP counts, like
+    the tuning grid's 6ND, keep the one-figure label their committed ids have."""
+    one = f"{budget:.0e}"
+    if float(one) == budget or float(f"{budget:.3g}") != budget:
+        return one
+    return f"{budget:.3g}"
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run of a sweep: a budget and the training config it implies."""
@@ -31,7 +42,7 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         s = self.config.shape
-        run_id = (f"C{self.budget:.0e}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}"
+        run_id = (f"C{budget_label(self.budget)}-L{s.n_layers}-d{s.d_model}-h{s.n_heads}-ctx{s.n_ctx}"
                   f"-b{self.config.batch_size}-lr{self.config.peak_lr:.3g}-seed{self.config.seed}")
         if self.config.schedule == "wsd":  # cosine runs keep the ids their committed records have
             run_id += f"-wsd{self.config.cooldown_fraction:g}-{self.config.cooldown_shape}"

@@ -40,8 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import counting, tuning, wsd_plan
+from . import counting, sweep_fits, tuning, wsd_plan
 from .learning_rate_rule import LearningRateRule
+from .sweep_fits import FitOptions, SweepFits
 from .train import TrainConfig
 
 LAYERS = tuning.TUNING_LAYERS
@@ -144,56 +145,20 @@ def heldout_specs(prediction, recipe: Recipe, seeds: int = HELDOUT_SEEDS) -> lis
     return wsd_plan.as_wsd(specs, COOLDOWN_FRACTION)
 
 
-def isoflop_budgets(records: list[dict]) -> list[dict]:
-    """The records of the IsoFLOP budgets (the extra short lengths left out): Approach 2's runs."""
-    return [record for record in records if float(record["budget"]) in BUDGETS]
-
-
-@dataclass(frozen=True, eq=False)
-class SweepFits:
-    """The three approaches on the reference sweep, fitted as its docstring says, with intervals
-    that include the seed noise, and the measured seed spread."""
-
-    approach1: object  # fitting.approach1.Approach1Fit, on seed means, finished runs only
-    approach2: object  # fitting.approach2.Approach2Fit, seed means of the IsoFLOP budgets, windowed
-    approach3: object  # fitting.approach3.Approach3Fit, every finished run (each seed a point)
-    bootstrap: dict  # approach name -> fitting.bootstrap.BootstrapResult
-    seed_sd_by_budget: dict  # budget -> seed_noise.PooledSpread
-    seed_sd_by_size: dict  # N -> seed_noise.PooledSpread
-
-
-def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0) -> SweepFits:
-    """Fit the reference sweep's records:
+def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0,
+                      options: FitOptions = FitOptions()) -> SweepFits:
+    """Fit the reference sweep's records with every correction on (:mod:`scalinglaws.sweep_fits`):
 
     - Approach 1: the envelope of finished runs (``finished_only``) over the seed means of every
       length; its bootstrap redraws the seeds, then the runs.
-    - Approach 2: the seed means of the IsoFLOP budgets, each profile fitted in a window of
+    - Approach 2: the seed means of the IsoFLOP budgets (:data:`BUDGETS`; the extra short lengths
+      left out), each profile fitted in a window of
       :data:`~scalinglaws.fitting.approach2.ISOFLOP_WINDOW` around its minimum, outliers judged
       against the budget's measured seed standard deviation; its bootstrap redraws the seeds, then
       the runs within each budget.
     - Approach 3: every finished run, each seed a point, so its bootstrap of points resamples seeds.
     """
-    from .fitting.approach1 import fit_approach1
-    from .fitting.approach2 import ISOFLOP_WINDOW, fit_approach2
-    from .fitting.approach3 import fit_approach3
-    from .fitting.bootstrap import bootstrap_approach1, bootstrap_approach2, bootstrap_approach3
-    from .results import records_to_runs
-    from .seed_noise import bootstrap_over_seeds, pooled_seed_sd, seed_mean_records
-
-    isoflop = isoflop_budgets(records)
-    by_budget = pooled_seed_sd(isoflop, by="budget")
-    options2 = {"window": ISOFLOP_WINDOW, "outlier_sd": {budget: spread.sd for budget, spread in by_budget.items()}}
-    means = seed_mean_records(records)
-    approach1 = fit_approach1(records_to_runs(means), finished_only=True)
-    approach2 = fit_approach2(records_to_runs(isoflop_budgets(means)), **options2)
-    every_run = records_to_runs(records)
-    approach3 = fit_approach3(every_run)
-    bootstrap = {
-        "approach1": bootstrap_over_seeds(records, bootstrap_approach1, n_bootstrap, seed, finished_only=True),
-        "approach2": bootstrap_over_seeds(isoflop, bootstrap_approach2, n_bootstrap, seed, **options2),
-        "approach3": bootstrap_approach3(every_run, n_bootstrap, seed, full_fit=approach3),
-    }
-    return SweepFits(approach1, approach2, approach3, bootstrap, by_budget, pooled_seed_sd(records, by="params_total"))
+    return sweep_fits.fit_sweep_records(records, n_bootstrap, seed, options, isoflop_budgets=BUDGETS)
 
 
 def description(recipe: Recipe) -> str:
