@@ -1,0 +1,78 @@
+"""The ladder table (scalinglaws.ladder_table): its first row is the book's fit of the cpu sweep,
+and every row recovers the law a synthetic sweep was drawn from."""
+
+import math
+
+import pytest
+
+from scalinglaws import ladder_table, tuned_sweep
+from scalinglaws.constants import ParametricFit
+from scalinglaws.laws import allocation_exponents
+from synthetic_sweeps import synthetic_records
+
+LAW = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
+
+
+def test_the_first_row_is_the_fit_the_book_ran_on_the_cpu_sweep():
+    from scalinglaws.analysis import fit_sweep, load_sweep_runs
+    from scalinglaws.reference import sweep_results
+
+    step = ladder_table.LADDER[0]
+    assert step.sweep == "cpu" and step.options == ladder_table.PLAIN
+    rows = ladder_table.fit_ladder(ladder_table.committed_ladder_records((step,)), (step,), n_bootstrap=3)
+    book = fit_sweep(load_sweep_runs(sweep_results("cpu")), n_bootstrap=0)
+    for number in (1, 2, 3):
+        assert rows[0].fits.a(number) == book.fit(number).a
+    assert rows[0].n_runs == len(book.runs)
+
+
+@pytest.fixture(scope="module")
+def synthetic_rows():
+    tuned = synthetic_records(LAW)
+    untuned = [r for r in synthetic_records(LAW, seed=1) if r["train_config"]["seed"] == 0]
+    return ladder_table.fit_ladder({"tuned": tuned, "tuned-untuned": untuned}, ladder_table.LADDER[1:], n_bootstrap=5)
+
+
+def test_every_row_of_a_synthetic_sweep_recovers_its_law(synthetic_rows):
+    """Approaches 2 and 3 within the tolerances of test_tuned_sweep. Approach 1's is wider: its
+    envelope can only elect one of the three interior sizes of five (the edge rule), and on these
+    records it reads 0.37-0.43 for the true 0.50 (lowest where intermediate curve points are used),
+    a property of the grid that the book states with its number."""
+    a_true, _ = allocation_exponents(LAW)
+    for row in synthetic_rows:
+        assert not row.fits.skipped, row.step.change
+        assert row.fits.a(3) == pytest.approx(a_true, abs=0.03), row.step.change
+        assert row.fits.a(2) == pytest.approx(a_true, abs=0.08), row.step.change
+        assert a_true - 0.14 < row.fits.a(1) < a_true + 0.02, row.step.change
+
+
+def test_the_seed_0_rows_keep_a_third_of_the_runs_and_the_others_all(synthetic_rows):
+    n_all = len(synthetic_records(LAW))
+    assert [row.n_runs for row in synthetic_rows] == [n_all // 3, n_all // 3, n_all, n_all, n_all]
+    assert synthetic_rows[-1].step.options == ladder_table.FitOptions()  # the last row is the reference fit
+
+
+def test_the_table_prints_every_step_with_its_intervals(synthetic_rows):
+    text = ladder_table.format_ladder_table(synthetic_rows)
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(synthetic_rows)
+    for row, line in zip(synthetic_rows, lines[2:]):
+        assert line.startswith(row.step.change)
+        low, high = row.fits.a_interval(2)
+        assert f"{row.fits.a(2):.3f} [{low:.2f}, {high:.2f}]" in line
+
+
+def test_an_approach_that_cannot_be_fitted_is_named_not_dropped():
+    records = [r for r in synthetic_records(LAW) if r["budget"] == tuned_sweep.BUDGETS[0]]  # one budget only
+    step = ladder_table.LadderStep("one budget", "tuned")
+    rows = ladder_table.fit_ladder({"tuned": records}, (step,), n_bootstrap=2)
+    assert "approach2" in rows[0].fits.skipped and math.isnan(rows[0].fits.a(2))
+    assert "not fitted" in ladder_table.format_ladder_table(rows)
+
+
+def test_a_missing_sweep_or_seed_is_refused_by_name():
+    with pytest.raises(ValueError, match="tuned-untuned"):
+        ladder_table.fit_ladder({"tuned": []}, ladder_table.LADDER[1:2])
+    step = ladder_table.LadderStep("seed 7", "tuned", seeds=(7,))
+    with pytest.raises(ValueError, match=r"seed\(s\) \(7,\)"):
+        ladder_table.fit_ladder({"tuned": synthetic_records(LAW)}, (step,))
