@@ -129,3 +129,17 @@ def test_a_prediction_from_the_fits_of_a_synthetic_sweep_trains_a_ladder_shape(t
     assert p.flops == tuned_sweep.HELDOUT_BUDGET
     assert p.optimum.shape in tuned_sweep.heldout_ladder() and p.twin.n_params > 3 * p.optimum.n_params
     assert p.predicted_gap > 0
+
+
+def test_one_seed_is_seed_0_of_the_full_grid_same_runs_same_hashes(specs):
+    """`run --seeds 1` trains a subset of the reference grid: its records complete the committed ones."""
+    one = tuned_sweep.sweep_specs(RECIPE, seeds=1)
+    full = {spec.run_id: spec.settings_hash() for spec in specs}
+    assert len(one) * tuned_sweep.SEEDS == len(specs)
+    assert all(full[spec.run_id] == spec.settings_hash() and spec.config.seed == 0 for spec in one)
+
+
+@pytest.mark.parametrize("value", ["0", "4", "two"])
+def test_a_bad_seed_count_is_refused_by_value(value):
+    with pytest.raises(SystemExit, match="--seeds"):
+        tuned_sweep.main(["plan", "--seeds", value])

@@ -2,6 +2,7 @@
 
     python -m scalinglaws.tuned_sweep plan               # the grid, its trunks and its FLOPs
     python -m scalinglaws.tuned_sweep run [OUT]          # train it (resumable), into results/tuned
+    python -m scalinglaws.tuned_sweep run --seeds 1 OUT  # seed 0 only (a third of the FLOPs), into OUT
     python -m scalinglaws.tuned_sweep run-untuned [OUT]  # the grid, one seed, the cpu recipe (results/tuned-untuned)
     python -m scalinglaws.tuned_sweep predict            # fit it, write results/heldout/prediction.json (once)
     python -m scalinglaws.tuned_sweep heldout [OUT]      # train the prediction's optimum and twin
@@ -194,11 +195,22 @@ def main(argv: list[str]) -> int:
     """plan | run [OUT] | run-untuned [OUT] | predict | heldout [OUT] (see the module docstring)."""
     from .sweep import run_specs
 
+    argv = list(argv)
+    seeds = SEEDS
+    if "--seeds" in argv:  # the first K seeds only: seed 0 of the full grid is the same runs, same ids
+        at = argv.index("--seeds")
+        try:
+            seeds = int(argv[at + 1])
+        except (IndexError, ValueError):
+            raise SystemExit(f"--seeds needs a whole number of seeds (1 to {SEEDS}), got {argv[at + 1:at + 2]}")
+        if not 1 <= seeds <= SEEDS:
+            raise SystemExit(f"--seeds must be 1 to {SEEDS}, got {seeds}")
+        del argv[at:at + 2]
     command = argv[0] if argv else ""
     out = Path(argv[1]) if len(argv) > 1 else None
     if command in ("plan", "run"):
         recipe = tuned_recipe()
-        specs = sweep_specs(recipe)
+        specs = sweep_specs(recipe, seeds=seeds)
         if command == "run":
             run_specs(NAME, description(recipe), specs, out or OUT)
             return 0
@@ -242,7 +254,8 @@ def main(argv: list[str]) -> int:
                   f"({HELDOUT_SEEDS} seeds each), recipe of results/tuning", heldout_specs(prediction, recipe),
                   out or HELDOUT_OUT)
         return 0
-    print("usage: python -m scalinglaws.tuned_sweep plan | run [OUT] | run-untuned [OUT] | predict | heldout [OUT]",
+    print("usage: python -m scalinglaws.tuned_sweep plan | run [OUT] [--seeds K] | run-untuned [OUT] | predict | "
+          "heldout [OUT]",
           file=sys.stderr)
     return 2
 
