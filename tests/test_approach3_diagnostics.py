@@ -116,3 +116,20 @@ def test_simulation_rejects_bad_designs():
         pv.simulate_fits(LAW, [1e9] * 4, [1e10] * 4, noise=0.01)
     with pytest.raises(ValueError):
         pv.simulate_fits(LAW, [1e9] * 6, [1e10] * 6, noise=-0.1)
+
+
+def test_the_residual_plot_has_one_panel_per_size_holding_that_size_s_residuals(clean):
+    import matplotlib
+    matplotlib.use("Agg")
+    fit = fit_approach3(clean)
+    axes = pv.plot_residuals_by_size(fit, clean)
+    sizes = np.unique(clean.params)
+    assert len(axes) == sizes.size
+    residuals = pv.log_residuals(fit, clean)
+    for ax, size in zip(axes, sizes):
+        offsets = ax.collections[0].get_offsets()
+        mine = clean.params == size
+        assert np.allclose(np.sort(offsets[:, 1]), np.sort(residuals[mine]))
+        assert f"{size:,.0f}" in ax.get_title()
+    with pytest.raises(ValueError, match="one axis per model size"):
+        pv.plot_residuals_by_size(fit, clean, axes=axes[:1])

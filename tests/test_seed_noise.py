@@ -64,3 +64,13 @@ def test_diverged_seeds_are_left_out_of_the_mean_and_a_repeated_seed_is_refused(
         seed_noise.cells([record(1e12, 100, 0, 2.0), record(1e12, 100, 0, 2.1)])
     with pytest.raises(ValueError, match="pool by"):
         seed_noise.pooled_seed_sd(records, by="seed")
+
+
+def test_the_seed_spread_table_prints_each_pooled_sd_and_what_it_rests_on():
+    records = [record(1e12, 100, 0, 2.0), record(1e12, 100, 1, 2.2), record(2e12, 100, 0, 1.9),
+               record(2e12, 200, 0, 1.8), record(2e12, 200, 1, 1.9), record(2e12, 200, 2, 2.0)]
+    lines = seed_noise.format_seed_spread(seed_noise.pooled_seed_sd(records)).splitlines()
+    assert lines[0].split() == ["budget", "(FLOPs)", "cells", "dof", "seed", "sd", "(nats)"]
+    assert lines[2].split() == ["1e+12", "1", "1", f"{0.2 / math.sqrt(2):.4f}"]
+    assert lines[3].split() == ["2e+12", "1", "2", "0.1000"]  # the 1-seed cell adds nothing
+    assert "not measured" in seed_noise.format_seed_spread(seed_noise.pooled_seed_sd(records[2:3]))

@@ -52,6 +52,33 @@ def log_residuals(fit: ParametricFit, runs: Runs) -> np.ndarray:
     return np.log(runs.loss) - np.log(parametric_loss(fit, runs.params, runs.tokens))
 
 
+def plot_residuals_by_size(fit: ParametricFit, runs: Runs, axes=None):
+    """The log residuals of :func:`log_residuals` against D, one panel per model size: where the
+    law misses, and whether the misses drift with D (a wrong beta) or sit apart by size (a wrong
+    alpha). Diverged runs are left out. Returns the axes (one per size, smallest N first)."""
+    import matplotlib.pyplot as plt
+
+    runs = runs.without_diverged()
+    sizes = np.unique(runs.params)
+    if sizes.size == 0:
+        raise ValueError("plot_residuals_by_size needs non-diverged runs; got none")
+    if axes is None:
+        _, axes = plt.subplots(1, sizes.size, figsize=(2.4 * sizes.size, 2.6), sharey=True, squeeze=False)
+        axes = axes[0]
+    if len(axes) != sizes.size:
+        raise ValueError(f"need one axis per model size ({sizes.size}), got {len(axes)}")
+    residuals = log_residuals(fit, runs)
+    for ax, size in zip(axes, sizes):
+        mine = runs.params == size
+        ax.axhline(0.0, color="0.6", linewidth=0.8)
+        ax.scatter(runs.tokens[mine], residuals[mine], s=12)
+        ax.set_xscale("log")
+        ax.set_title(f"N = {size:,.0f}", fontsize=9)
+        ax.set_xlabel("tokens D")
+    axes[0].set_ylabel("log L - log L_hat")
+    return axes
+
+
 def points_inside_delta(fit: ParametricFit, runs: Runs, delta: float = constants.HUBER_DELTA) -> int:
     """How many runs have |log residual| < delta: the only ones the Huber loss treats quadratically."""
     return int(np.sum(np.abs(log_residuals(fit, runs)) < delta))

@@ -146,3 +146,15 @@ def bootstrap_over_seeds(records: list[dict], bootstrap, n_resamples: int = 200,
                 counter[reason] = counter.get(reason, 0) + count
     samples = {name: np.concatenate([part.samples[name] for part in parts]) for name in names}
     return BootstrapResult(parts[0].approach + " (seeds resampled too)", n_resamples, samples, failures, flagged)
+
+
+def format_seed_spread(spreads: dict[float, PooledSpread], label: str = "budget (FLOPs)") -> str:
+    """The pooled seed standard deviations as a text table: one row per budget or size, with the
+    cells and degrees of freedom each rests on (a chapter prints it; nbval compares it)."""
+    from .text_table import format_table
+
+    if not spreads:
+        return f"no {label} has a setting trained with 2 or more seeds: the seed noise is not measured"
+    rows = [[f"{value:.3g}", str(spread.n_cells), str(spread.dof), f"{spread.sd:.4f}"]
+            for value, spread in sorted(spreads.items())]
+    return format_table([label, "cells", "dof", "seed sd (nats)"], rows)
