@@ -1,5 +1,7 @@
 """Parameter and FLOP counting against Hoffmann Table A4 and Kaplan's conventions."""
 
+import math
+
 import pytest
 
 from scalinglaws import constants as k
@@ -8,10 +10,12 @@ from scalinglaws.counting import (
     chinchilla_flops_per_token,
     flops_6nd,
     kaplan_flops_per_token,
+    nearest_shape,
     params_kaplan,
     params_non_embedding,
     params_total,
 )
+from scalinglaws.presets import CPU_LADDER
 
 
 def table_a4_shape(shape: k.ModelShape) -> TransformerShape:
@@ -96,3 +100,19 @@ def test_flops_6nd():
 def test_bad_shapes_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TransformerShape(**kwargs)
+
+
+def test_nearest_shape_is_nearest_in_log_n():
+    sizes = [params_total(shape) for shape in CPU_LADDER]
+    assert sizes[4] == 25_056 and sizes[5] == 37_760
+    assert nearest_shape(CPU_LADDER, 25_056) == CPU_LADDER[4]
+    assert nearest_shape(CPU_LADDER, 35_000) == CPU_LADDER[5]
+    midpoint = math.sqrt(sizes[4] * sizes[5])
+    assert nearest_shape(CPU_LADDER, midpoint * 0.999) == CPU_LADDER[4]
+    assert nearest_shape(CPU_LADDER, midpoint * 1.001) == CPU_LADDER[5]
+    assert nearest_shape(CPU_LADDER, 1.0) == CPU_LADDER[0]
+    assert nearest_shape(CPU_LADDER, 1e12) == CPU_LADDER[-1]
+    with pytest.raises(ValueError):
+        nearest_shape([], 1e4)
+    with pytest.raises(ValueError):
+        nearest_shape(CPU_LADDER, 0)

@@ -294,3 +294,28 @@ def test_tokens_for_loss_inverts_eq_2():
     assert laws.tokens_for_loss(fit, 1e6, chinchilla) == math.inf
     with pytest.raises(ValueError):
         laws.tokens_for_loss(fit, 0.0, 2.0)
+
+
+@pytest.mark.parametrize("fit", [k.CHINCHILLA_PRINTED, k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT])
+@pytest.mark.parametrize("factor", [0.25, 0.5, 2.0, 4.0, 16.0])
+def test_mis_sizing_penalty_is_eq_2_along_the_isoflop_line(fit, factor):
+    for flops in (1e20, k.GOPHER_FLOPS, 1e26):
+        n_opt, d_opt = laws.optimal_allocation(fit, flops)
+        best = laws.parametric_loss(fit, n_opt, d_opt)
+        other = laws.parametric_loss(fit, factor * n_opt, d_opt / factor)
+        assert other - best == pytest.approx(laws.mis_sizing_penalty(fit.alpha, fit.beta, factor) * (best - fit.E),
+                                             rel=1e-9)
+
+
+def test_mis_sizing_penalty_is_zero_at_the_optimum_and_positive_elsewhere():
+    assert laws.mis_sizing_penalty(0.34, 0.28, 1.0) == pytest.approx(0.0, abs=1e-15)
+    factors = np.geomspace(1 / 16, 16, 41)
+    penalties = laws.mis_sizing_penalty(0.34, 0.28, factors)
+    assert penalties.shape == factors.shape
+    assert np.all(penalties[factors != 1.0] > 0)
+    # Chinchilla's printed fit: 4x too big costs about 9% of the reducible loss.
+    assert laws.mis_sizing_penalty(0.34, 0.28, 4.0) == pytest.approx(0.090, abs=0.001)
+    with pytest.raises(ValueError):
+        laws.mis_sizing_penalty(0.0, 0.28, 4.0)
+    with pytest.raises(ValueError):
+        laws.mis_sizing_penalty(0.34, 0.28, -1.0)

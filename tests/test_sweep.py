@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 import torch
 
 from scalinglaws import counting, provenance, sweep
-from scalinglaws.grid import build_grid, run_spec
+from scalinglaws.grid import build_grid, committed_record, run_spec
 from scalinglaws.presets import CPU_LADDER, PRESETS, get_preset
 from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
 from scalinglaws.sweep import run_sweep
@@ -295,6 +296,16 @@ def test_run_spec_refuses_what_one_run_cannot_be():
         run_spec(get_preset("cpu"), 1e6, CPU_LADDER[-1])
     with pytest.raises(ValueError, match="positive"):
         run_spec(get_preset("cpu"), 0.0, CPU_LADDER[0])
+
+
+def test_committed_record_finds_the_run_only_with_identical_settings():
+    _, records = load_results("results/cpu/results.jsonl")
+    spec = run_spec(get_preset("cpu"), 1e12, CPU_LADDER[4])
+    record = committed_record(records, spec)
+    assert record is not None and record["final_loss"] == pytest.approx(1.8357, abs=5e-5)
+    assert committed_record(records, run_spec(get_preset("cpu"), 1e12, CPU_LADDER[4], seed=1)) is None
+    other_lr = replace(spec, config=replace(spec.config, peak_lr=0.01))
+    assert committed_record([{**record, "run_id": other_lr.run_id}], other_lr) is None
 
 
 @pytest.mark.parametrize("name", ["demo", "cpu", "fixed-horizon"])

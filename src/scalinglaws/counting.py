@@ -14,11 +14,17 @@ FLOPs per training token (forward + backward = 3 x forward):
 - Kaplan Table 1: forward 2N + 2 n_layers n_ctx d_attn, so training 6N + 6 n_layers n_ctx d.
 - Hoffmann Appendix F: every matmul and the softmax counted, with or without the
   embedding and final-logit terms.
+
+And by the same count, :func:`nearest_shape`: the shape of a ladder nearest a size N.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,17 @@ def params_total(shape: TransformerShape) -> int:
 def params_kaplan(shape: TransformerShape) -> int:
     """Kaplan's approximation N = 12 n_layers d_model^2 (Kaplan Eq. 2.1, d_attn = d, d_ff = 4d)."""
     return 12 * shape.n_layers * shape.d_model**2
+
+
+def nearest_shape(ladder: Sequence[TransformerShape], n_params: float) -> TransformerShape:
+    """The shape of ``ladder`` whose total parameter count is nearest ``n_params`` in log N
+    (the first of two equally near)."""
+    if len(ladder) == 0:
+        raise ValueError("nearest_shape needs a non-empty ladder of shapes")
+    if not n_params > 0:
+        raise ValueError(f"n_params must be positive, got {n_params!r}")
+    sizes = np.log([params_total(shape) for shape in ladder])
+    return ladder[int(np.argmin(np.abs(sizes - math.log(n_params))))]
 
 
 # --------------------------------------------------------------------------------------

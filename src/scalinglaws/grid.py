@@ -5,12 +5,14 @@ D = C / (6N) tokens, rounded to whole optimizer steps, the preset's batch for th
 its learning-rate rule for N. A ``fixed_horizon`` preset plans every cosine cycle for the
 grid's longest run (Kaplan et al. 2020, Section 2.2); a ``wsd_cooldown`` preset's runs are
 warmup-stable-decay branches (:mod:`scalinglaws.wsd_plan`). A run's id and settings hash are
-what a results file records, so they must not change for the committed sweeps' grids.
+what a results file records, so they must not change for the committed sweeps' grids, and
+:func:`committed_record` finds a run's record by them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from . import counting, wsd_plan
@@ -64,6 +66,14 @@ class RunSpec:
 
     def settings_hash(self) -> str:
         return settings_digest(self.settings())
+
+
+def committed_record(records: Iterable[dict], spec: RunSpec) -> dict | None:
+    """The record of ``spec`` among a sweep's run records (same run id AND settings hash), or None."""
+    for record in records:
+        if record.get("run_id") == spec.run_id and record.get("settings_hash") == spec.settings_hash():
+            return record
+    return None
 
 
 def steps_for_budget(budget: float, shape: TransformerShape, batch_size: int) -> int:

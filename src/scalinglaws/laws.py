@@ -174,6 +174,22 @@ def _frontier_coefficient(fit: ParametricFit) -> float:
     return fit.A * g ** (-fit.alpha) + fit.B * g**fit.beta
 
 
+def mis_sizing_penalty(alpha: float, beta: float, factor):
+    """The loss a model ``factor`` times the compute-optimal size adds at the same budget, as a
+    fraction of the reducible loss L - E of the optimal model (Hoffmann Eq. 2 with D = C / 6N).
+
+    At the optimum the two terms of Eq. 2 split the reducible loss in the ratio
+    A/N^alpha : B/D^beta = beta : alpha. A model k times larger on k times fewer tokens
+    multiplies the first by k^-alpha and the second by k^beta, so the penalty is
+    (beta k^-alpha + alpha k^beta) / (alpha + beta) - 1, whatever C, A, B and E are.
+    """
+    if not (alpha > 0 and beta > 0):
+        raise ValueError(f"alpha and beta must be positive, got {alpha!r} and {beta!r}")
+    k = require_positive("factor", factor)
+    penalty = (beta * k**-alpha + alpha * k**beta) / (alpha + beta) - 1.0
+    return float(penalty) if penalty.ndim == 0 else penalty
+
+
 # --------------------------------------------------------------------------------------
 # One front door for "how should I spend C FLOPs?" under each published law
 # --------------------------------------------------------------------------------------

@@ -53,12 +53,6 @@ def allocation_by_approach(flops: float, n_laws: dict, parametric: ParametricFit
     return out + [Allocation("approach3", flops, float(n_opt), flops / (6.0 * float(n_opt)))]
 
 
-def nearest_shape(n_params: float, ladder) -> counting.TransformerShape:
-    """The ladder's shape nearest ``n_params`` in log N."""
-    sizes = np.log([counting.params_total(shape) for shape in ladder])
-    return ladder[int(np.argmin(np.abs(sizes - math.log(n_params))))]
-
-
 @dataclass(frozen=True)
 class PlannedRun:
     """A model to train at the budget: its shape, N, D = C / 6N, and Approach 3's predicted loss."""
@@ -96,8 +90,9 @@ def predict(flops: float, n_laws: dict, parametric: ParametricFit, ladder, twin_
     (default: ``ladder``) nearest TWIN_FACTOR x the optimum's N, on C / 6N tokens."""
     allocations = allocation_by_approach(flops, n_laws, parametric)
     consensus = float(np.exp(np.mean(np.log([a.n_opt for a in allocations]))))
-    optimum = planned_run(nearest_shape(consensus, ladder), flops, parametric)
-    twin_shape = nearest_shape(TWIN_FACTOR * optimum.n_params, twin_ladder if twin_ladder is not None else ladder)
+    optimum = planned_run(counting.nearest_shape(ladder, consensus), flops, parametric)
+    twin_shape = counting.nearest_shape(twin_ladder if twin_ladder is not None else ladder,
+                                        TWIN_FACTOR * optimum.n_params)
     if counting.params_total(twin_shape) <= optimum.n_params:
         raise ValueError(f"the twin ladder has no shape larger than the optimum's {optimum.n_params:,d} parameters")
     return Prediction(flops, tuple(allocations), consensus, optimum, planned_run(twin_shape, flops, parametric))

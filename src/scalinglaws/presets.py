@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import counting
 from .counting import TransformerShape
 from .learning_rate_rule import pilot_rule
@@ -68,8 +66,7 @@ class Preset:
         ladder = [shape for shape in self.ladder if self.max_tokens is None
                   or budget / (6 * counting.params_total(shape)) <= self.max_tokens]
         centre = math.sqrt(budget / (6 * self.tokens_per_param_guess))
-        sizes = np.log([counting.params_total(shape) for shape in ladder])
-        nearest = int(np.argmin(np.abs(sizes - math.log(centre))))
+        nearest = ladder.index(counting.nearest_shape(ladder, centre))
         first = min(max(0, nearest - self.models_per_budget // 2), len(ladder) - self.models_per_budget)
         return ladder[max(0, first):first + self.models_per_budget]
 
