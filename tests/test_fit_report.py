@@ -35,13 +35,13 @@ def test_header_counts_diverged_runs_apart(clean, clean_report):
     assert report.n_runs == 16 and report.n_diverged == 1
     assert report.format().startswith("16 runs, 1 diverged (left out). Exponents of N_opt ~ C^a")
     # The diverged run changes no fit: the same 15 points are fitted.
-    assert report.approaches[2].fit.a == clean_report.approaches[2].fit.a
+    assert report.approach(3).fit.a == clean_report.approach(3).fit.a
 
 
 def test_a_physical_fit_gets_no_range_line(clean_report):
     assert clean_report.fitted
-    assert clean_report.approaches[1].fit.a == pytest.approx(A_TRUE, abs=0.01)
-    assert clean_report.approaches[2].fit.b == pytest.approx(B_TRUE, abs=0.01)
+    assert clean_report.approach(2).fit.a == pytest.approx(A_TRUE, abs=0.01)
+    assert clean_report.approach(3).fit.b == pytest.approx(B_TRUE, abs=0.01)
     assert "unphysical" not in clean_report.format()
 
 
@@ -85,7 +85,7 @@ def rising_with_size() -> Runs:
 
 def test_an_unphysical_fit_says_which_exponent_and_what_it_means():
     report = fit_all(rising_with_size(), n_bootstrap=0)
-    fit = report.approaches[2].fit
+    fit = report.approach(3).fit
     assert fit.alpha < 0 < fit.beta and fit.a > 1 and fit.b < 0  # the truth: loss rises with N
     assert fit.beta == pytest.approx(0.3, abs=0.01)
     text = report.format()
@@ -100,7 +100,7 @@ def test_an_unphysical_fit_says_which_exponent_and_what_it_means():
 def test_unphysical_refits_of_a_handful_of_points_are_counted():
     # Six noisy points: the fit is physical, but some refits put alpha below 0 (so a above 1).
     report = fit_all(isoflop_runs((1e18, 1e20), sizes_per_budget=3, noise=0.05, seed=1), n_bootstrap=20)
-    fit, samples = report.approaches[2].fit, report.approaches[2].bootstrap.samples
+    fit, samples = report.approach(3).fit, report.approach(3).bootstrap.samples
     assert 0 < fit.a < 1 and fit.alpha > 0
     outside = int(np.sum((samples["a"] <= 0) | (samples["a"] >= 1)))
     assert outside >= 1 and outside == int(np.sum(samples["alpha"] <= 0))

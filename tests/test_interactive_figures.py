@@ -92,7 +92,7 @@ def test_exponent_band_turns_about_the_pivot_and_spans_the_interval():
     low, high = rule.params_band(np.array([interactive.BAND_PIVOT_FLOPS, 1e26, 1e18]))
     assert low[0] == pytest.approx(high[0], rel=1e-12)
     assert np.all(low <= high)
-    a_low, a_high = k.TABLE_2[0].a_interval
+    a_low, a_high = k.approach(1).table_2.a_interval
     assert high[1] / low[1] == pytest.approx((1e26 / interactive.BAND_PIVOT_FLOPS) ** (a_high - a_low))
 
 

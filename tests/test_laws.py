@@ -81,8 +81,8 @@ def test_eq4_is_the_minimum_of_the_loss_on_the_isoflop_line(fit):
 def test_allocation_exponents_match_table_2():
     a, b = laws.allocation_exponents(k.CHINCHILLA_PRINTED)
     # Table 2 prints a = 0.46, b = 0.54 for Approach 3
-    assert a == pytest.approx(k.TABLE_2[2].a, abs=0.01)
-    assert b == pytest.approx(k.TABLE_2[2].b, abs=0.01)
+    assert a == pytest.approx(k.approach(3).table_2.a, abs=0.01)
+    assert b == pytest.approx(k.approach(3).table_2.b, abs=0.01)
     assert laws.allocation_exponents(k.BESIROGLU_REFIT)[0] == pytest.approx(k.BESIROGLU_A, abs=0.001)
 
 
@@ -205,11 +205,11 @@ def test_flops_for_optimal_loss_refuses_a_loss_at_or_below_e(loss):
 
 def test_approach3s_point_estimate_lies_outside_its_own_interval():
     # Hoffmann Table 2 gives a = 0.46 (0.454-0.455); the unrounded fit's Eq. 4 gives 0.4565 (Chapter 4).
-    low, high = k.TABLE_2[2].a_interval
+    low, high = k.approach(3).table_2.a_interval
     a, _ = laws.allocation_exponents(k.CHINCHILLA_UNROUNDED)
     assert a == pytest.approx(0.4565, abs=5e-5)
     assert a - high == pytest.approx(0.0015, abs=5e-5)
-    assert not low <= k.TABLE_2[2].a <= high
+    assert not low <= k.approach(3).table_2.a <= high
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ BYTES_PER_TOKEN_ENGLISH = 4
 CHINCHILLA_BYTES_PER_PARAM = BYTES_PER_TOKEN_ENGLISH * CHINCHILLA_TOKENS_PER_PARAM
 #: The published exponents drawn for reference: Chinchilla (Hoffmann Table 2, Approach 1) and
 #: Kaplan et al. (2020, Eq. 1.7 and Section 6.1), as in Table 2's last row.
-REFERENCE_SLOPES = {"Chinchilla": constants.APPROACHES[0].table_2, "Kaplan": constants.TABLE_2[3]}
+REFERENCE_SLOPES = {"Chinchilla": constants.approach(1).table_2, "Kaplan": constants.KAPLAN_TABLE_2}
 COMPUTE_LABEL = "Training compute C (FLOPs)"
 PARAMS_LABEL = "Parameters N"
 LOSS_LABEL = "Held-out loss (nats per byte)"

@@ -176,12 +176,16 @@ def approach(number: int) -> Approach:
     return APPROACHES[number - 1]
 
 
+#: Kaplan et al.'s exponents, as the last row of Hoffmann Table 2 quotes them for comparison
+#: (an approach's row is :attr:`Approach.table_2`).
+KAPLAN_TABLE_2 = Exponents("Kaplan et al. (2020)", 0.73, None, 0.27, None)
+
 #: Hoffmann Table 2: estimated exponents per approach, and Kaplan's for comparison.
 TABLE_2 = (
-    Exponents(APPROACHES[0].label, 0.50, (0.488, 0.502), 0.50, (0.501, 0.512)),
-    Exponents(APPROACHES[1].label, 0.49, (0.462, 0.534), 0.51, (0.483, 0.529)),
-    Exponents(APPROACHES[2].label, 0.46, (0.454, 0.455), 0.54, (0.542, 0.543)),
-    Exponents("Kaplan et al. (2020)", 0.73, None, 0.27, None),
+    Exponents(approach(1).label, 0.50, (0.488, 0.502), 0.50, (0.501, 0.512)),
+    Exponents(approach(2).label, 0.49, (0.462, 0.534), 0.51, (0.483, 0.529)),
+    Exponents(approach(3).label, 0.46, (0.454, 0.455), 0.54, (0.542, 0.543)),
+    KAPLAN_TABLE_2,
 )
 
 
@@ -294,9 +298,9 @@ TABLE_A3_APPROACH_3 = (
 
 #: Hoffmann Section 3 / Table 3: allocations at Gopher's budget (params, tokens).
 AT_GOPHER_BUDGET = {
-    APPROACHES[0].key: (67e9, 1.5e12),
-    APPROACHES[1].key: (63e9, 1.4e12),
-    APPROACHES[2].key: (40e9, None),
+    approach(1).key: (67e9, 1.5e12),
+    approach(2).key: (63e9, 1.4e12),
+    approach(3).key: (40e9, None),
 }
 
 #: Hoffmann Section 3.2: the nine IsoFLOP budgets of Approach 2 (Figure 3).

@@ -62,7 +62,7 @@ def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E",
     def value(source, name):
         return laws.allocation_exponents(source)[0] if name == "a" else getattr(source, name)
 
-    hoffmann_a_interval = k.TABLE_2[2].a_interval
+    hoffmann_a_interval = k.approach(3).table_2.a_interval
     low_pct, high_pct = percentiles
     rows = []
     for name in names:

@@ -396,11 +396,13 @@ def published_rules() -> list[AllocationRule]:
     note = "Table 2's 10-90% interval of a, turned about 1e20 FLOPs"
     rules = [AllocationRule("Kaplan (Eq. 1.7)", lambda c: laws.kaplan_optimal_params(c),
                             band_note="no interval published")]
-    for index, rows in ((0, k.TABLE_3_APPROACH_1), (1, k.TABLE_A3_APPROACH_2)):
+    for number, rows in ((1, k.TABLE_3_APPROACH_1), (2, k.TABLE_A3_APPROACH_2)):
         law = power_law_through_rows(rows)
-        rules.append(AllocationRule(f"Hoffmann approach {index + 1}", law, None,
-                                    exponent_band(law, k.TABLE_2[index].a_interval), None, note, FITTED_FLOPS))
-    rules.append(parametric_rule("Hoffmann approach 3", k.CHINCHILLA_UNROUNDED, a_interval=k.TABLE_2[2].a_interval,
+        rules.append(AllocationRule(f"Hoffmann approach {number}", law, None,
+                                    exponent_band(law, k.approach(number).table_2.a_interval), None, note,
+                                    FITTED_FLOPS))
+    rules.append(parametric_rule("Hoffmann approach 3", k.CHINCHILLA_UNROUNDED,
+                                 a_interval=k.approach(3).table_2.a_interval,
                                  band_note=note))
     return rules
 

@@ -33,7 +33,8 @@ import numpy as np
 from ..runs import Runs
 from .approach1 import fit_approach1
 from .approach2 import fit_approach2
-from ..constants import APPROACHES, ParametricFit
+from .. import constants
+from ..constants import ParametricFit
 from ..laws import allocation_exponents, require_positive
 from .approach3 import Approach3Fit, coefficients, fit_approach3, make_problem
 from .lbfgs import STATUS_NAMES, minimize_batched
@@ -111,7 +112,8 @@ def bootstrap_approach1(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit
     """Resample whole runs (with their curves) and refit Approach 1."""
     rng = np.random.default_rng(seed)
     resamples = (runs.subset(rng.integers(0, len(runs), len(runs))) for _ in range(n_resamples))
-    return _refit_all(APPROACHES[0].key, resamples, lambda sample: fit_approach1(sample, **fit_options), ("a", "b"))
+    return _refit_all(constants.approach(1).key, resamples, lambda sample: fit_approach1(sample, **fit_options),
+                      ("a", "b"))
 
 
 def bootstrap_approach2(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit_options) -> BootstrapResult:
@@ -128,7 +130,7 @@ def bootstrap_approach2(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit
     def resample():
         return labelled.subset(np.concatenate([rng.choice(group, group.size) for group in groups]))
 
-    return _refit_all(APPROACHES[1].key, (resample() for _ in range(n_resamples)),
+    return _refit_all(constants.approach(2).key, (resample() for _ in range(n_resamples)),
                       lambda sample: fit_approach2(sample, **fit_options), ("a", "b"), watched_budgets=used)
 
 
@@ -191,7 +193,7 @@ def bootstrap_approach3(runs: Runs, n_resamples: int = 200, seed: int = 0, reduc
     failures = Counter(STATUS_NAMES[int(status)] for status in result.status[best[~converged]])
     unmoved = int(np.sum(np.max(np.abs(estimates - x0[best[converged]]), axis=1) <= START_TOLERANCE))
     flagged = {f"ended within {START_TOLERANCE:g} of its start": unmoved} if unmoved else {}
-    return BootstrapResult(APPROACHES[2].key, n_resamples, samples, dict(failures), flagged)
+    return BootstrapResult(constants.approach(3).key, n_resamples, samples, dict(failures), flagged)
 
 
 def runs_for_interval_width(n_runs: float, width: float, target_width: float) -> float:

@@ -45,8 +45,8 @@ PHYSICAL_RANGES = {
 #: budgets that the full fit used and a refit left out; Approach 3 counts refits whose best
 #: start did not move. Approach 1 flags nothing; any other flag gets the generic wording.
 FLAG_WORDING = {
-    constants.APPROACHES[1].key: "{count} budget exclusions across refits of budgets the full fit used ({reason})",
-    constants.APPROACHES[2].key: "{count} of {n} successful refits flagged: their best start {reason} in every one of "
+    constants.approach(2).key: "{count} budget exclusions across refits of budgets the full fit used ({reason})",
+    constants.approach(3).key: "{count} of {n} successful refits flagged: their best start {reason} in every one of "
                   "(a, b, e, alpha, beta), so the refit may have stopped short of its optimum; they "
                   "are kept in the intervals",
 }
