@@ -88,3 +88,15 @@ def test_finished_runs_as_curves_is_one_curve_per_size_and_refuses_repeated_leng
     from dataclasses import replace
     with pytest.raises(ValueError, match="repeat a length: average their seeds"):
         finished_runs_as_curves(Runs(tuple(runs) + (replace(runs[0], loss=runs[0].loss + 0.01),)))
+
+
+def test_the_fit_keeps_the_curves_its_envelope_was_taken_over():
+    from dataclasses import replace
+    from scalinglaws.runs import Runs
+    runs = curve_runs(SIZES)
+    runs = Runs((replace(runs[0], diverged=True), *runs[1:]))
+    fit = fit_approach1(runs)
+    assert fit.curves == tuple(runs[1:])
+    assert all(any(winner is curve for curve in fit.curves) for winner in fit.winners)
+    finished = fit_approach1(_finished_runs(), finished_only=True)
+    assert len(finished.curves) == len({run.params for run in _finished_runs()})

@@ -178,3 +178,16 @@ def test_outliers_judged_against_measured_seed_noise_keep_ordinary_noise_and_dro
     assert profile.outliers == (False, False, False, False, True, False)
     with pytest.raises(ValueError, match="positive standard deviation"):
         fit_isoflop_profile(1e12, sizes, noisy, outlier_sd=0.0)
+
+
+def test_each_profile_keeps_the_runs_it_was_fitted_to():
+    runs = isoflop_runs(constants.APPROACH2_BUDGETS[:3], noise=0.005, seed=1)
+    runs = Runs((replace(runs[0], diverged=True, loss=float("nan")), *runs[1:]))
+    fit = fit_approach2(runs)
+    kept = [run for profile in fit.profiles for run in profile.runs]
+    assert sorted(run.name for run in kept) == sorted(run.name for run in runs.without_diverged())
+    for profile in fit.profiles:
+        assert len(profile.runs) == profile.n_runs == len(profile.outliers)
+        assert set(profile.runs.budgets()) == {profile.budget}
+        alone = fit_isoflop_profile(profile.budget, profile.runs.params, profile.runs.loss)
+        assert alone == profile and alone.runs is None  # the runs do not enter the comparison

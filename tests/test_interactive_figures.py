@@ -123,7 +123,7 @@ def cpu():
 
 def test_isoflop_explorer_has_every_budget_and_every_run(cpu):
     runs, fit, records = cpu
-    figure = interactive.isoflop_explorer(runs, fit, records)
+    figure = interactive.isoflop_explorer(fit, records)
     points = [trace for trace in figure.figure["data"] if trace.get("showlegend", True)]
     assert [trace["name"] for trace in points] == [f"C = {p.budget:.0e}" for p in fit.profiles]
     assert sum(len(trace["x"]) for trace in points) == len(runs.without_diverged())

@@ -271,12 +271,8 @@ def format_envelope_segments(segments) -> str:
 
 def isoflop_outliers(sweep: SweepFit) -> Runs:
     """The runs that Approach 2's robust profile fits left out as outliers, budget by budget."""
-    fit = _require(sweep, 2)
-    usable = sweep.runs.without_diverged()  # the runs and order fit_approach2 profiled
-    labels = usable.budgets()
-    left_out = [index for profile in fit.profiles
-                for index, outlier in zip(np.flatnonzero(labels == profile.budget), profile.outliers) if outlier]
-    return usable.subset(sorted(left_out))
+    return Runs(tuple(run for profile in _require(sweep, 2).profiles
+                      for run, outlier in zip(profile.runs, profile.outliers) if outlier))
 
 
 # ------------------------------------------------------------------------------------------
@@ -361,13 +357,10 @@ def plot_isoflop_profiles(sweep: SweepFit, ax=None):
     the fit draw their parabola dashed and no star); runs left out as outliers are crossed in red."""
     fit = _require(sweep, 2)
     fig, ax = _axes(ax)
-    usable = sweep.runs.without_diverged()
-    labels = usable.budgets()
     colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(fit.profiles)))
     for profile, colour in zip(fit.profiles, colours):
-        members = labels == profile.budget
-        sizes = usable.params[members]
-        ax.scatter(sizes, usable.loss[members], color=colour, s=18, label=f"C = {profile.budget:.2g}")
+        sizes = profile.runs.params
+        ax.scatter(sizes, profile.runs.loss, color=colour, s=18, label=f"C = {profile.budget:.2g}")
         if np.isnan(profile.coefficients[0]):
             continue
         grid = np.geomspace(sizes.min(), sizes.max(), 100)
@@ -395,10 +388,9 @@ def plot_training_envelope(sweep: SweepFit, axes=None):
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     fig = axes[0].figure
     left, right = axes
-    curves = [run for run in sweep.runs.without_diverged() if run.has_curve]
-    sizes = np.log([run.params for run in curves])
+    sizes = np.log([run.params for run in fit.curves])
     shades = plt.cm.viridis((sizes - sizes.min()) / max(np.ptp(sizes), 1e-12) * 0.9)
-    for run, colour in zip(curves, shades):
+    for run, colour in zip(fit.curves, shades):
         left.plot(run.curve_flops, run.curve_loss, color=colour, lw=0.8, alpha=0.7)
     left.plot(fit.flops, fit.loss, color="black", lw=2.5, label="envelope (minimum loss)")
     loglog_axes(COMPUTE_LABEL, LOSS_LABEL, f"Training curves ({sweep.label})", ax=left)
@@ -499,8 +491,7 @@ def plot_envelope_winners(sweep: SweepFit, ax=None):
     fit = _require(sweep, 1)
     fig, ax = _axes(ax)
     winners = fit.winners
-    curves = [run for run in sweep.runs.without_diverged() if run.has_curve]
-    sizes = np.log([run.params for run in curves])
+    sizes = np.log([run.params for run in fit.curves])
     low, span = sizes.min(), max(np.ptp(sizes), 1e-12)
     fraction = fit.flops / np.array([run.flops for run in winners])
     shades = plt.cm.viridis((np.log([run.params for run in winners]) - low) / span * 0.9)

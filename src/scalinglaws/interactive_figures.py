@@ -612,31 +612,30 @@ def run_details(runs: Runs, records: Sequence[dict]) -> list[RunDetails]:
     return details
 
 
-def isoflop_explorer(runs: Runs, fit, records: Sequence[dict], div_id: str = "isoflop-explorer") -> InteractiveFigure:
+def isoflop_explorer(fit, records: Sequence[dict], div_id: str = "isoflop-explorer") -> InteractiveFigure:
     """Every budget's runs (final loss against N), its fitted parabola and minimum, from
-    ``fit`` (an :class:`fitting.Approach2Fit` of ``runs``); clicking a budget in the legend
-    hides or shows it, and hovering over a run shows its shape, steps, D/N and seeds.
+    ``fit`` (an :class:`fitting.Approach2Fit`, whose profiles keep their runs) and the sweep's
+    ``records``; clicking a budget in the legend hides or shows it, and hovering over a run
+    shows its shape, steps, D/N and seeds.
 
     Takes any sweep: as many budgets as the runs have, each in its own colour.
     """
-    usable = runs.without_diverged()  # the runs and order fit_approach2 profiled
-    details = run_details(usable, records)
-    labels = usable.budgets()
-    data = []
+    data, every_detail = [], []
     for index, profile in enumerate(fit.profiles):
         colour = COLOURS[index % len(COLOURS)]
         group = f"C = {profile.budget:.0e}"
-        at = np.flatnonzero(labels == profile.budget)
-        outliers = profile.outliers
+        members, outliers = profile.runs, profile.outliers  # the runs the parabola was fitted to
+        details = run_details(members, records)
+        every_detail += details
         data.append({"type": "scatter", "mode": "markers", "name": group, "legendgroup": group,
-                     "x": usable.params[at], "y": usable.loss[at],
+                     "x": members.params, "y": members.loss,
                      "marker": {"color": colour, "size": 9,
                                 "symbol": ["x" if out else "circle" for out in outliers]},
-                     "hovertext": [details[i].hover(out) for i, out in zip(at, outliers)],
+                     "hovertext": [detail.hover(out) for detail, out in zip(details, outliers)],
                      "hovertemplate": "%{hovertext}<extra></extra>"})
         if not profile.usable:
             continue
-        sizes = np.geomspace(usable.params[at].min() / 1.3, usable.params[at].max() * 1.3, 40)
+        sizes = np.geomspace(members.params.min() / 1.3, members.params.max() * 1.3, 40)
         data.append({"type": "scatter", "mode": "lines", "name": f"{group} parabola", "legendgroup": group,
                      "showlegend": False, "x": sizes, "y": profile.loss_at(sizes), "hoverinfo": "skip",
                      "line": {"color": colour, "width": 1.5}})
@@ -652,11 +651,11 @@ def isoflop_explorer(runs: Runs, fit, records: Sequence[dict], div_id: str = "is
         yaxis={"title": {"text": "Final held-out loss (nats per byte)"}, "showgrid": True},
         legend={"title": {"text": "budget (click to hide)"}, "font": {"size": 11}},
     )
-    alt = (f"IsoFLOP profiles of {len(usable)} runs at {len(fit.profiles)} budgets: final loss against "
+    alt = (f"IsoFLOP profiles of {len(every_detail)} runs at {len(fit.profiles)} budgets: final loss against "
            "parameters on a log axis, one colour per budget, each with its fitted parabola and a star "
            "at its minimum; outliers left out of a parabola are crosses.")
     return InteractiveFigure({"data": data, "layout": layout, "config": CONFIG}, div_id, alt,
-                             {"details": details})
+                             {"details": every_detail})
 
 
 # ------------------------------------------------------------------------------------------

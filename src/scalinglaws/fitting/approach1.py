@@ -47,7 +47,8 @@ MIN_COVERING_RUNS = 3
 
 @dataclass(frozen=True, eq=False)
 class Approach1Fit(AllocationExponents):
-    """The envelope (C, N_opt, D_opt) at the used grid points and the power laws through it."""
+    """The envelope (C, N_opt, D_opt) at the used grid points and the power laws through it, and
+    the curves it was taken over (:func:`envelope_curves`)."""
 
     n_law: PowerLawFit
     d_law: PowerLawFit
@@ -57,6 +58,7 @@ class Approach1Fit(AllocationExponents):
     loss: np.ndarray
     n_grid_points: int
     winners: tuple  # the run (runs.Run) whose curve is the envelope at each used grid point
+    curves: tuple = ()  # every run (runs.Run) whose curve the envelope was taken over
 
 
 def smooth(values, window: int = SMOOTHING_WINDOW) -> np.ndarray:
@@ -100,6 +102,18 @@ def finished_runs_as_curves(runs: Runs) -> Runs:
     return Runs(tuple(curves))
 
 
+def envelope_curves(runs: Runs, finished_only: bool = False) -> tuple[Run, ...]:
+    """The runs whose curves the envelope is taken over: the non-diverged runs with a curve, or
+    with ``finished_only`` each size's curve of finished runs (:func:`finished_runs_as_curves`)."""
+    if finished_only:
+        runs = finished_runs_as_curves(runs)
+    curves = tuple(run for run in runs.without_diverged() if run.has_curve)
+    if not curves:
+        raise ValueError("Approach 1 needs loss curves (curve_tokens and curve_loss) for the runs; "
+                         "none of the non-diverged runs has one")
+    return curves
+
+
 def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS, finished_only: bool = False):
     """Minimum-loss run at each of ``grid_points`` log-spaced FLOPs (module docstring).
 
@@ -107,12 +121,11 @@ def envelope(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS, fin
     rules; ``winners`` holds the run that is the envelope at each of them. With ``finished_only``
     the curves are :func:`finished_runs_as_curves` (unsmoothed, no warmup dropped).
     """
-    if finished_only:
-        runs = finished_runs_as_curves(runs)
-    curves = [run for run in runs.without_diverged() if run.has_curve]
-    if not curves:
-        raise ValueError("Approach 1 needs loss curves (curve_tokens and curve_loss) for the runs; "
-                         "none of the non-diverged runs has one")
+    return _envelope_of(envelope_curves(runs, finished_only), grid_points, finished_only)
+
+
+def _envelope_of(curves: tuple[Run, ...], grid_points: int, finished_only: bool):
+    """:func:`envelope` of the curves :func:`envelope_curves` chose."""
     kept = [(np.log(run.curve_flops), run.curve_loss) if finished_only else _kept_curve(run) for run in curves]
     kept = [(run, log_c, loss) for run, (log_c, loss) in zip(curves, kept) if log_c.size >= 2]
     if len(kept) < MIN_COVERING_RUNS:
@@ -146,11 +159,12 @@ def fit_approach1(runs: Runs, grid_points: int = constants.APPROACH1_GRID_POINTS
     Raises ValueError when no run has a curve, FitFailure when the envelope is resolved at
     too few grid points or picks fewer than 2 model sizes.
     """
-    flops, n_opt, d_opt, loss, winners = envelope(runs, grid_points, finished_only)
+    curves = envelope_curves(runs, finished_only)
+    flops, n_opt, d_opt, loss, winners = _envelope_of(curves, grid_points, finished_only)
     if np.unique(n_opt).size < 2:
         raise FitFailure("Approach 1: envelope resolved for fewer than 2 model sizes",
                          f"{flops.size} of {grid_points} grid points usable; train more sizes or "
                          "longer curves so that several sizes are optimal somewhere")
     return Approach1Fit(n_law=fit_power_law(flops, n_opt), d_law=fit_power_law(flops, d_opt),
                         flops=flops, n_opt=n_opt, d_opt=d_opt, loss=loss, n_grid_points=int(flops.size),
-                        winners=winners)
+                        winners=winners, curves=curves)

@@ -35,7 +35,7 @@ minimum lies inside the sampled sizes; otherwise it is reported with the reason 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ..runs import Runs
@@ -62,7 +62,11 @@ OUTLIER_FLOOR = 1e-3
 
 @dataclass(frozen=True)
 class IsoFlopProfile:
-    """One budget's parabola L = c0 + c1 x + c2 x^2 in x = ln N, and its minimum."""
+    """One budget's parabola L = c0 + c1 x + c2 x^2 in x = ln N, and its minimum.
+
+    ``runs`` are the budget's runs the profile was fitted to, in the order of ``outliers`` and
+    ``in_window`` (set by :func:`fit_approach2`; None for a profile of bare arrays).
+    """
 
     budget: float
     n_runs: int
@@ -75,6 +79,7 @@ class IsoFlopProfile:
     in_window: tuple[bool, ...] = ()  # per run: inside the fitting window (all True without one)
     lack_of_fit: float = math.nan  # RMS residual of the runs the parabola was fitted to (outliers out)
     worst_left_out: float = math.nan  # largest |residual| of a run outside the window (nan: none)
+    runs: Runs | None = field(default=None, compare=False, repr=False)
 
     @property
     def curvature(self) -> float:
@@ -223,17 +228,16 @@ def fit_approach2(runs: Runs, window: float | None = None, outlier_sd: dict[floa
         raise ValueError("Approach 2 needs at least 2 IsoFLOP budgets with >= 3 model sizes each; "
                          "got no non-diverged runs")
     budgets = usable.budgets()
-    params, losses = usable.params, usable.loss
-    labels = np.unique(budgets)
-    sizes = {label: np.unique(params[budgets == label]).size for label in labels}
-    enough = [label for label in labels if sizes[label] >= MIN_SIZES_PER_BUDGET]
+    members = {label: usable.subset(np.flatnonzero(budgets == label)) for label in np.unique(budgets)}
+    sizes = {label: np.unique(group.params).size for label, group in members.items()}
+    enough = [label for label, count in sizes.items() if count >= MIN_SIZES_PER_BUDGET]
     if len(enough) < MIN_BUDGETS:
-        found = ", ".join(f"{label:.3g} FLOPs: {sizes[label]} sizes" for label in labels)
+        found = ", ".join(f"{label:.3g} FLOPs: {count} sizes" for label, count in sizes.items())
         raise ValueError(f"Approach 2 needs at least {MIN_BUDGETS} IsoFLOP budgets with "
                          f">= {MIN_SIZES_PER_BUDGET} model sizes each; got {found}")
     outlier_sd = outlier_sd or {}
-    profiles = tuple(fit_isoflop_profile(label, params[budgets == label], losses[budgets == label], window,
-                                         outlier_sd.get(float(label))) for label in labels)
+    profiles = tuple(replace(fit_isoflop_profile(label, group.params, group.loss, window, outlier_sd.get(float(label))),
+                             runs=group) for label, group in members.items())
     good = [profile for profile in profiles if profile.usable]
     if len(good) < MIN_BUDGETS:
         detail = "; ".join(f"{p.budget:.3g} FLOPs: {p.reason or 'ok'}" for p in profiles)
