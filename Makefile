@@ -31,9 +31,12 @@ browser:
 	bash tests/install_browser.sh
 
 # One BLAS thread: the fits run many tiny linear-algebra calls, which a thread pool only
-# slows down on 2 cores (measured: the fitting tests take 15 s instead of 22 s).
+# slows down on 2 cores (measured: the fitting tests take 15 s instead of 22 s). The same
+# AVX2 kernels on every processor, so that the fits' printed digits agree everywhere
+# (tests/conftest.py, PINNED_KERNELS, says why; it sets them for the notebooks too).
+PINNED_KERNELS := NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" OPENBLAS_CORETYPE=Haswell
 test: $(VENV)/installed.stamp browser
-	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m pytest
+	OPENBLAS_NUM_THREADS=1 $(PINNED_KERNELS) $(PYTHON) -m pytest
 
 clean:
 	rm -rf _build
