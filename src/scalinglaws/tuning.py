@@ -148,14 +148,26 @@ def best_learning_rates_by_beta2(records: list[dict]) -> dict[float, list[BestLe
     return {beta2: best_learning_rates(_with_beta2(records, beta2)) for beta2 in beta2s}
 
 
-def chosen_beta2(bests: dict[float, list[BestLearningRate]]) -> float:
-    """Step 3: the beta2 whose best score is lower at more sizes (a tie: the lower summed best score)."""
+def _best_scores(bests: dict[float, list[BestLearningRate]]) -> dict[float, dict[int, float]]:
+    """beta2 -> size -> best score, refusing a grid where some size lacks some beta2."""
     score = {beta2: {best.n_params: min(best.losses) for best in sizes} for beta2, sizes in bests.items()}
     all_sizes = {n for by_size in score.values() for n in by_size}
     for beta2, by_size in score.items():
         if set(by_size) != all_sizes:
             raise ValueError(f"every size needs every beta2; beta2={beta2} lacks {sorted(all_sizes - set(by_size))}")
-    wins = {beta2: sum(min(score, key=lambda b: score[b][n]) == beta2 for n in all_sizes) for beta2 in score}
+    return score
+
+
+def beta2_wins(bests: dict[float, list[BestLearningRate]]) -> dict[float, int]:
+    """beta2 -> at how many sizes its best score is the lowest (step 3's count)."""
+    score = _best_scores(bests)
+    sizes = next(iter(score.values()))
+    return {beta2: sum(min(score, key=lambda b: score[b][n]) == beta2 for n in sizes) for beta2 in score}
+
+
+def chosen_beta2(bests: dict[float, list[BestLearningRate]]) -> float:
+    """Step 3: the beta2 whose best score is lower at more sizes (a tie: the lower summed best score)."""
+    score, wins = _best_scores(bests), beta2_wins(bests)
     return min(score, key=lambda beta2: (-wins[beta2], sum(score[beta2].values())))
 
 
