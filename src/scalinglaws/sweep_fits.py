@@ -21,6 +21,7 @@ Approach 3 fits every finished run (each seed a point) under every option.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 
 @dataclass(frozen=True)
@@ -87,29 +88,27 @@ def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0
     by_budget = pooled_seed_sd(isoflop, by="budget")
     options1 = {"finished_only": options.finished_only}
     options2 = {"window": ISOFLOP_WINDOW if options.windowed else None}
-    if options.seed_means:
+    if options.seed_means:  # fit the seed means; bootstrap by redrawing seeds, then cells
         options2["outlier_sd"] = {budget: spread.sd for budget, spread in by_budget.items()}
         means = seed_mean_records(records)
-        fit1 = lambda: fit_approach1(records_to_runs(means), **options1)  # noqa: E731
-        fit2 = lambda: fit_approach2(records_to_runs(isoflop_records(means, isoflop_budgets)), **options2)  # noqa: E731
-        boot1 = lambda fit: bootstrap_over_seeds(records, bootstrap_approach1, n_bootstrap, seed, **options1)  # noqa: E731
-        boot2 = lambda fit: bootstrap_over_seeds(isoflop, bootstrap_approach2, n_bootstrap, seed, **options2)  # noqa: E731
-    else:
+        runs1, runs2 = records_to_runs(means), records_to_runs(isoflop_records(means, isoflop_budgets))
+        boot1 = partial(bootstrap_over_seeds, records, bootstrap_approach1, n_bootstrap, seed, **options1)
+        boot2 = partial(bootstrap_over_seeds, isoflop, bootstrap_approach2, n_bootstrap, seed, **options2)
+    else:  # every run its own point; bootstrap by redrawing runs
         runs1, runs2 = records_to_runs(records), records_to_runs(isoflop)
-        fit1 = lambda: fit_approach1(runs1, **options1)  # noqa: E731
-        fit2 = lambda: fit_approach2(runs2, **options2)  # noqa: E731
-        boot1 = lambda fit: bootstrap_approach1(runs1, n_bootstrap, seed, **options1)  # noqa: E731
-        boot2 = lambda fit: bootstrap_approach2(runs2, n_bootstrap, seed, **options2)  # noqa: E731
+        boot1 = partial(bootstrap_approach1, runs1, n_bootstrap, seed, **options1)
+        boot2 = partial(bootstrap_approach2, runs2, n_bootstrap, seed, **options2)
     every_run = records_to_runs(records)
-    fits, bootstrap, skipped = {}, {}, {}
-    for name, fit, boot in (("approach1", fit1, boot1), ("approach2", fit2, boot2),
-                            ("approach3", lambda: fit_approach3(every_run),
-                             lambda fit: bootstrap_approach3(every_run, n_bootstrap, seed, full_fit=fit))):
+    fits, skipped = {}, {}
+    for name, fit in (("approach1", partial(fit_approach1, runs1, **options1)),
+                      ("approach2", partial(fit_approach2, runs2, **options2)),
+                      ("approach3", partial(fit_approach3, every_run))):
         try:
             fits[name] = fit()
         except ValueError as error:  # FitFailure is a ValueError: too few sizes, no minimum in range
             fits[name], skipped[name] = None, str(error)
-            continue
-        bootstrap[name] = boot(fits[name])
+    boots = {"approach1": boot1, "approach2": boot2,
+             "approach3": partial(bootstrap_approach3, every_run, n_bootstrap, seed, full_fit=fits["approach3"])}
+    bootstrap = {name: boot() for name, boot in boots.items() if fits[name] is not None}
     return SweepFits(fits["approach1"], fits["approach2"], fits["approach3"], bootstrap, by_budget,
                      pooled_seed_sd(records, by="params_total"), options, skipped)
