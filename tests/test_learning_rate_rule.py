@@ -54,3 +54,8 @@ def test_the_committed_pilot_gives_the_rule_the_presets_use():
     assert pilot_rule() == LearningRateRule(lr_at_100k=0.0052, exponent=0.48)
     cpu = presets.get_preset("cpu")
     assert (cpu.lr_at_100k, cpu.lr_exponent) == (0.0052, 0.48)
+
+
+def test_a_rule_prints_as_the_presets_state_it():
+    assert str(LearningRateRule(0.0052, 0.48)) == "0.0052 (N/1e5)^-0.48"
+    assert str(LearningRateRule(0.007216, 0.4919).rounded(2)) == "0.0072 (N/1e5)^-0.49"

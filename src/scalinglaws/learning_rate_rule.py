@@ -57,6 +57,10 @@ class LearningRateRule:
         """Both numbers to ``digits`` significant figures (as the presets state the rule)."""
         return LearningRateRule(float(f"{self.lr_at_100k:.{digits}g}"), float(f"{self.exponent:.{digits}g}"))
 
+    def __str__(self) -> str:
+        """The rule as the presets' descriptions print it, e.g. ``0.0052 (N/1e5)^-0.48``."""
+        return f"{self.lr_at_100k:g} (N/1e5)^-{self.exponent:g}"
+
 
 def _final_loss(record: dict) -> float:
     """A run's final held-out loss; a diverged run scores infinity (the worst)."""

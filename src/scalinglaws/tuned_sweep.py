@@ -162,12 +162,15 @@ def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0
     return sweep_fits.fit_sweep_records(records, n_bootstrap, seed, options, isoflop_budgets=BUDGETS)
 
 
-def description(recipe: Recipe) -> str:
+def description(recipe: Recipe, seeds: int = SEEDS) -> str:
+    """The line a results file's header and README give for this grid trained with ``recipe``."""
+    weight_decay = (f"weight decay {recipe.weight_decay:g}" if recipe.decay_timescale_steps is None
+                    else f"decay timescale {recipe.decay_timescale_steps} steps")
     return (f"The reference sweep (scalinglaws.tuned_sweep): head-16 ladder L{min(LAYERS)}..L{max(LAYERS)}, "
             f"{len(BUDGETS)} IsoFLOP budgets {BUDGETS[0]:.2g}..{BUDGETS[-1]:.2g} sqrt(2) apart plus shorter lengths, "
-            f"{SEEDS} seeds, batch {BATCH} x {tuning.N_CTX}, >= {MIN_STEPS} steps, WSD branches; "
-            f"lr = {recipe.lr_rule.lr_at_100k:g} (N/1e5)^-{recipe.lr_rule.exponent:g}, beta2 {recipe.beta2}, "
-            f"decay timescale {recipe.decay_timescale_steps} steps.")
+            f"{seeds} seed{'s' if seeds > 1 else ''}, batch {BATCH} x {tuning.N_CTX}, >= {MIN_STEPS} steps, "
+            "WSD branches; "
+            f"lr = {recipe.lr_rule}, beta2 {recipe.beta2}, " + weight_decay + ".")
 
 
 def untuned_recipe() -> Recipe:
@@ -212,10 +215,10 @@ def main(argv: list[str]) -> int:
         recipe = tuned_recipe()
         specs = sweep_specs(recipe, seeds=seeds)
         if command == "run":
-            run_specs(NAME, description(recipe), specs, out or OUT)
+            run_specs(NAME, description(recipe, seeds), specs, out or OUT)
             return 0
         work = wsd_plan.plan(specs)
-        print(description(recipe))
+        print(description(recipe, seeds))
         print(wsd_plan.describe(work))
         planned, alone = wsd_plan.cost(work)
         cells = {(spec.budget, spec.config.shape) for spec in specs}
@@ -224,7 +227,7 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "run-untuned":
         recipe = untuned_recipe()
-        run_specs(f"{NAME}-untuned", "The reference grid, one seed, with the untuned cpu recipe: " + description(recipe),
+        run_specs(f"{NAME}-untuned", "The reference grid with the untuned cpu recipe: " + description(recipe, seeds=1),
                   sweep_specs(recipe, seeds=1), out or OUT.with_name("tuned-untuned"))
         return 0
     if command == "predict":

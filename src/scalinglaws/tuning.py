@@ -18,13 +18,14 @@ shape; heads of 16 are also what makes the small shapes fast on a CPU
 (``results/benchmarks/bench_tiny_shapes.txt``).
 
 **The grid.** For each size, the peak learning rate takes 4 values a factor 2 apart (an 8x
-span) around the `cpu` preset's rule, lr = 0.0052 (N/1e5)^-0.48 times (1/4, 1/2, 1, 2), and
-beta2 in {0.95, 0.99}. Each (size, lr, beta2) is one warmup-stable-decay run of batch 4 x 128
-bytes cooled down (20%, 1-sqrt) at two lengths, 4,000 and 8,000 optimizer steps (2.0M and 4.1M
-tokens): two budgets per size from one run (:mod:`scalinglaws.wsd_plan`). Weight decay is not
-tuned: it holds AdamW's decay timescale 1/(lr x wd) at :data:`DECAY_TIMESCALE_STEPS` steps for
-every size and learning rate (Wang and Aitchison 2024, "How to set AdamW's weight decay as you
-scale model and dataset size"); a fixed wd = 0.1 let that timescale run 10x across the old ladder.
+span) around the `cpu` preset's rule (:func:`~scalinglaws.learning_rate_rule.pilot_rule`) times
+(1/4, 1/2, 1, 2), and beta2 in {0.95, 0.99}. Each (size, lr, beta2) is one warmup-stable-decay
+run of batch 4 x 128 bytes cooled down (20%, 1-sqrt) at two lengths, 4,000 and 8,000 optimizer
+steps (2.0M and 4.1M tokens): two budgets per size from one run (:mod:`scalinglaws.wsd_plan`).
+Weight decay is not tuned: it holds AdamW's decay timescale 1/(lr x wd) at
+:data:`DECAY_TIMESCALE_STEPS` steps for every size and learning rate (Wang and Aitchison 2024,
+"How to set AdamW's weight decay as you scale model and dataset size"); a fixed wd = 0.1 let
+that timescale run 10x across the old ladder.
 
 **The selection criterion**, fixed before any exponent was computed (this docstring was
 committed before the tuning runs' records):
@@ -76,7 +77,7 @@ OUT = Path(__file__).resolve().parents[2] / "results" / "tuning"
 OUT_UPPER = OUT.with_name("tuning-upper")
 NAME = "tuning"
 DESCRIPTION = ("Per-size tuning (scalinglaws.tuning): head-16 ladder L2..L6 (d = 16 L), peak lr x (1/4, 1/2, 1, 2) "
-               "of 0.0052 (N/1e5)^-0.48, beta2 in {0.95, 0.99}, WSD (20% 1-sqrt) branches at 4,000 and 8,000 "
+               f"of {pilot_rule()}, beta2 in {{0.95, 0.99}}, WSD (20% 1-sqrt) branches at 4,000 and 8,000 "
                "steps of 4 x 128 bytes, weight decay at a decay timescale 1/(lr wd) of 4,000 steps, seed 0.")
 
 
