@@ -36,8 +36,9 @@ browser:
 # (tests/conftest.py, PINNED_KERNELS, says why; it sets them for the notebooks too).
 PINNED_KERNELS := NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" OPENBLAS_CORETYPE=Haswell
 # Two workers, one test file or notebook at a time each (--dist loadscope: a notebook's cells run in
-# order in one kernel, as nbval needs): the suite is mostly single-threaded, so on CI's 2 cores this
-# nearly halves its wall time (measured on a fresh clone: 2,271 s on one worker).
+# order in one kernel, as nbval needs): the suite is mostly single-threaded, so one worker leaves a
+# core idle. Measured on a fresh clone here: 2,271 s on one worker, 1,707 s on two (a niced sweep
+# training alongside both).
 test: $(VENV)/installed.stamp browser
 	OPENBLAS_NUM_THREADS=1 $(PINNED_KERNELS) $(PYTHON) -m pytest -n 2 --dist loadscope
 

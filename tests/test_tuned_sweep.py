@@ -147,9 +147,9 @@ def test_a_bad_seed_count_is_refused_by_value(value):
 
 def test_the_description_names_the_seeds_and_weight_decay_each_grid_trains_with():
     """The committed header's line is reproduced; the untuned grid's says one seed and a fixed wd."""
-    import json
+    from scalinglaws.results import load_results
 
-    header = json.loads((tuned_sweep.OUT / "results.jsonl").read_text().splitlines()[0])
+    header, _ = load_results(tuned_sweep.OUT)
     assert header["description"] == tuned_sweep.description(tuned_sweep.tuned_recipe())
     untuned = tuned_sweep.description(tuned_sweep.untuned_recipe(), seeds=1)
     assert "1 seed," in untuned and "weight decay 0.1." in untuned and "0.0052 (N/1e5)^-0.48" in untuned

@@ -135,3 +135,11 @@ def test_a_damaged_rule_file_is_refused_with_its_path(tmp_path):
     path.write_text('{"lr_at_100k": 0.007}')
     with pytest.raises(ValueError, match="rule.json: not a tuned rule"):
         tuning.read_rule(path)
+
+
+def test_the_grid_s_description_is_the_committed_header_s():
+    """DESCRIPTION prints the pilot rule it is centred on; the committed header must still match it."""
+    from scalinglaws.results import load_results
+
+    header, _ = load_results(tuning.OUT)
+    assert header["description"] == tuning.DESCRIPTION

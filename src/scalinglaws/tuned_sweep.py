@@ -169,8 +169,7 @@ def description(recipe: Recipe, seeds: int = SEEDS) -> str:
     return (f"The reference sweep (scalinglaws.tuned_sweep): head-16 ladder L{min(LAYERS)}..L{max(LAYERS)}, "
             f"{len(BUDGETS)} IsoFLOP budgets {BUDGETS[0]:.2g}..{BUDGETS[-1]:.2g} sqrt(2) apart plus shorter lengths, "
             f"{seeds} seed{'s' if seeds > 1 else ''}, batch {BATCH} x {tuning.N_CTX}, >= {MIN_STEPS} steps, "
-            "WSD branches; "
-            f"lr = {recipe.lr_rule}, beta2 {recipe.beta2}, " + weight_decay + ".")
+            f"WSD branches; lr = {recipe.lr_rule}, beta2 {recipe.beta2}, {weight_decay}.")
 
 
 def untuned_recipe() -> Recipe:
