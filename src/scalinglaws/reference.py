@@ -28,6 +28,8 @@ RESULTS_SHA256 = {
     # its extension to higher learning rates.
     "tuning": "ccad59c9629b569be9a543fe91e46fc60d5151b31e08d2e3d2f4d4f95788667c",
     "tuning-upper": "894dbbab68e088b8c2a3cdc5784d6f829856a5ee8337fcc6676b3a2377c42fe6",
+    # The reference sweep (scalinglaws.tuned_sweep), trained with the rule fitted from "tuning".
+    "tuned": "e4e73c892fbd8c4a67c7da9f6c81417f4209a298dd8f0bd39c51c266a82c6765",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).
