@@ -1,5 +1,6 @@
 """The held-out prediction (scalinglaws.prediction) against hand computations and Eq. 4."""
 
+import dataclasses
 import math
 
 import pytest
@@ -58,3 +59,31 @@ def test_a_ladder_without_a_larger_twin_is_refused():
     laws = {"approach1": PowerLawFit(0.5, 30.0)}
     with pytest.raises(ValueError, match="no shape larger"):
         prediction.predict(1e14, laws, LAW, LADDER[:1])
+
+
+def _test_record(planned, flops, loss, diverged=False):
+    return {"shape": dataclasses.asdict(planned.shape), "budget": flops, "final_loss": loss, "diverged": diverged}
+
+
+def test_outcomes_average_each_planned_runs_seeds_and_leave_out_diverged_and_other_runs():
+    flops = 1e14
+    p = prediction.predict(flops, {"approach1": PowerLawFit(0.5, 0.03)}, LAW, LADDER)
+    records = [_test_record(p.optimum, flops, 1.40), _test_record(p.optimum, flops, 1.42),
+               _test_record(p.optimum, flops, 9.0, diverged=True), _test_record(p.optimum, 2 * flops, 7.0),
+               _test_record(p.twin, flops, 1.50)]
+    optimum, twin = prediction.outcomes(p, records)
+    assert optimum.losses == (1.40, 1.42) and twin.losses == (1.50,)
+    assert optimum.mean == pytest.approx(1.41)
+    assert optimum.seed_sd == pytest.approx(math.sqrt(2) * 0.01)
+    assert math.isnan(twin.seed_sd)
+    assert optimum.miss == pytest.approx(1.41 - p.optimum.predicted_loss)
+    assert twin.mean - optimum.mean == pytest.approx(0.09)
+    table = prediction.format_outcomes(optimum, twin)
+    assert "1.4000 / 1.4200" in table and f"{1.41 - p.optimum.predicted_loss:+.4f}" in table
+
+
+def test_outcomes_without_a_test_run_of_the_twin_name_what_is_missing():
+    flops = 1e14
+    p = prediction.predict(flops, {"approach1": PowerLawFit(0.5, 0.03)}, LAW, LADDER)
+    with pytest.raises(ValueError, match=f"{p.twin.n_params:,d}-parameter shape"):
+        prediction.outcomes(p, [_test_record(p.optimum, flops, 1.4)])

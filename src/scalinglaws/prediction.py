@@ -111,3 +111,53 @@ def read_prediction(path: Path) -> Prediction:
 
     return Prediction(data["flops"], tuple(Allocation(**a) for a in data["allocations"]), data["consensus_n_opt"],
                       run(data["optimum"]), run(data["twin"]))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A planned run against its test: the final held-out losses of its seeds (each a finished run
+    of the planned shape at the prediction's budget)."""
+
+    planned: PlannedRun
+    losses: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.losses))
+
+    @property
+    def seed_sd(self) -> float:
+        """Sample standard deviation over seeds (NaN with one seed)."""
+        return float(np.std(self.losses, ddof=1)) if len(self.losses) > 1 else float("nan")
+
+    @property
+    def miss(self) -> float:
+        """Observed mean minus predicted loss (negative: the run did better than predicted)."""
+        return self.mean - self.planned.predicted_loss
+
+
+def outcomes(prediction: Prediction, records: list[dict]) -> tuple[Outcome, Outcome]:
+    """The optimum's and the twin's :class:`Outcome` from the test runs' ``records`` (a results
+    file's run records): the finished, non-diverged runs of each planned shape at the budget."""
+    found = []
+    for planned in (prediction.optimum, prediction.twin):
+        losses = tuple(float(r["final_loss"]) for r in records
+                       if counting.TransformerShape(**r["shape"]) == planned.shape
+                       and float(r["budget"]) == prediction.flops and not r.get("diverged", False))
+        if not losses:
+            raise ValueError(f"no finished test run of the planned {planned.n_params:,d}-parameter shape "
+                             f"at {prediction.flops:.3g} FLOPs")
+        found.append(Outcome(planned, losses))
+    return found[0], found[1]
+
+
+def format_outcomes(optimum: Outcome, twin: Outcome) -> str:
+    """Predicted against observed, per planned run, and the twin's gap."""
+    from .text_table import format_table
+
+    rows = [[name, f"{o.planned.n_params:,d}", f"{o.planned.tokens / 1e6:.2f}M", f"{o.planned.predicted_loss:.4f}",
+             " / ".join(f"{loss:.4f}" for loss in o.losses), f"{o.mean:.4f}", f"{o.miss:+.4f}"]
+            for name, o in (("optimum", optimum), ("twin (4x N)", twin))]
+    rows.append(["twin - optimum", "", "", f"{twin.planned.predicted_loss - optimum.planned.predicted_loss:+.4f}",
+                 "", f"{twin.mean - optimum.mean:+.4f}", ""])
+    return format_table(["run", "N", "D", "predicted", "observed (seeds)", "mean", "observed - predicted"], rows)
