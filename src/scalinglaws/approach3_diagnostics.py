@@ -3,16 +3,23 @@ simulated sweeps that show how a sweep's design sets the spread of the allocatio
 
 Hoffmann et al. (2022, Section 3.3 and Appendix D.2) fit L(N, D) = E + A / N^alpha + B / D^beta
 by a Huber loss on log losses, with L-BFGS from a grid of starts (:mod:`.fitting.approach3`).
-This module asks three questions of such a fit:
+This module asks four questions of such a fit:
 
-- where does it miss? :func:`log_residuals` and :func:`points_inside_delta` (the Huber loss is
-  quadratic only for residuals below delta = 1e-3; beyond, it grows like |r|);
+- where does it miss? :func:`log_residuals`, :func:`plot_residuals_by_size` and
+  :func:`points_inside_delta` (the Huber loss is quadratic only for residuals below
+  delta = 1e-3; beyond, it grows like |r|); with several seeds per setting,
+  :func:`cell_residuals` asks whether the law misses the seed means by more than the seed
+  noise explains;
 - what does a depend on? :func:`fit_fixed` refits with some of E, alpha, beta, or the
   allocation exponent a itself, held at given values (a profile of the objective over E or
   over a), with the same objective, optimiser and grid of starts;
 - what would pin a down? :func:`simulate_fits` draws many sweeps of a given design from a
   known law with log-normal noise and refits each one, so the spread of a can be read off for
-  designs that were never trained (more budgets, more sizes per budget).
+  designs that were never trained (more budgets, more sizes per budget);
+- how sure is a? :func:`bootstrap_groups` redraws whole groups of points (the WSD branches
+  of one training run share its trunk, and so their errors) rather than single points.
+
+:func:`format_fit_columns` sets several fits and their intervals beside the papers' fits.
 """
 
 from __future__ import annotations
@@ -52,12 +59,30 @@ def log_residuals(fit: ParametricFit, runs: Runs) -> np.ndarray:
     return np.log(runs.loss) - np.log(parametric_loss(fit, runs.params, runs.tokens))
 
 
-def plot_residuals_by_size(fit: ParametricFit, runs: Runs, axes=None):
+def _scientific(x, _position=None) -> str:
+    """A tick label m x 10^e (mathtext) for x = m 10^e."""
+    exponent = int(np.floor(np.log10(x) + 1e-9))
+    return rf"${x / 10.0 ** exponent:g}\times10^{{{exponent}}}$"
+
+
+def plot_residuals_by_size(fit: ParametricFit, runs: Runs, axes=None, groups=None):
     """The log residuals of :func:`log_residuals` against D, one panel per model size: where the
     law misses, and whether the misses drift with D (a wrong beta) or sit apart by size (a wrong
-    alpha). Diverged runs are left out. Returns the axes (one per size, smallest N first)."""
-    import matplotlib.pyplot as plt
+    alpha). Diverged runs are left out. Returns the axes (one per size, smallest N first).
 
+    ``groups``, one label per run (a seed, say), draws each group in its own colour with its
+    points joined in order of D, so that a group drifting on its own (one seed's training run,
+    whose WSD branches share a trunk) stands out; a legend on the first panel names them.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    usable = ~runs.diverged
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (len(runs),):
+            raise ValueError(f"need one group label per run ({len(runs)}), got shape {groups.shape}")
+        groups = groups[usable]
     runs = runs.without_diverged()
     sizes = np.unique(runs.params)
     if sizes.size == 0:
@@ -68,15 +93,127 @@ def plot_residuals_by_size(fit: ParametricFit, runs: Runs, axes=None):
     if len(axes) != sizes.size:
         raise ValueError(f"need one axis per model size ({sizes.size}), got {len(axes)}")
     residuals = log_residuals(fit, runs)
+    labels = [None] if groups is None else list(np.unique(groups))
     for ax, size in zip(axes, sizes):
-        mine = runs.params == size
         ax.axhline(0.0, color="0.6", linewidth=0.8)
-        ax.scatter(runs.tokens[mine], residuals[mine], s=12)
+        for index, label in enumerate(labels):
+            mine = runs.params == size
+            if label is not None:
+                mine &= groups == label
+            order = np.argsort(runs.tokens[mine])
+            tokens, values = runs.tokens[mine][order], residuals[mine][order]
+            colour = f"C{index % 10}"
+            if label is not None:
+                ax.plot(tokens, values, "-", color=colour, linewidth=0.8)
+            ax.scatter(tokens, values, s=12, color=colour, label=None if label is None else str(label))
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # the minor ticks' labels collide in narrow panels
+        span = np.log10(runs.tokens[runs.params == size])
+        if np.floor(span.max()) < np.ceil(span.min()):  # no power of 10 inside the panel's data: 2x, 5x
+            ticks = [m * 10.0 ** e for e in range(int(np.floor(span.min())), int(np.ceil(span.max())) + 1)
+                     for m in (1.0, 2.0, 5.0)]
+            ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if span.min() <= np.log10(t) <= span.max()]))
+            ax.xaxis.set_major_formatter(FuncFormatter(_scientific))
         ax.set_title(f"N = {size:,.0f}", fontsize=9)
         ax.set_xlabel("tokens D")
     axes[0].set_ylabel("log L - log L_hat")
+    if groups is not None:
+        axes[0].legend(fontsize=7)
     return axes
+
+
+@dataclass(frozen=True, eq=False)
+class CellResiduals:
+    """The log residuals of runs that share (N, D), a cell (the seeds of one setting), averaged.
+
+    If the law were right and the seeds independent draws, each cell's mean residual would be
+    noise of standard deviation sd / sqrt(count), so :attr:`rms_of_means` would be close to
+    :attr:`expected_rms_of_means`; a law that misses the cells' means shows a larger value.
+    """
+
+    params: np.ndarray
+    tokens: np.ndarray
+    mean: np.ndarray  # mean log residual of the cell's runs
+    sd: np.ndarray  # their sample standard deviation (NaN for a cell of one run)
+    count: np.ndarray  # runs in the cell
+
+    @property
+    def rms_of_means(self) -> float:
+        """Root mean square of the cells' mean residuals."""
+        return float(np.sqrt(np.mean(self.mean ** 2)))
+
+    @property
+    def pooled_sd(self) -> float:
+        """The within-cell standard deviation of log residuals (= of log losses), pooled over the
+        cells with two or more runs, weighted by their degrees of freedom."""
+        replicated = self.count >= 2
+        if not np.any(replicated):
+            return float("nan")
+        dof = self.count[replicated] - 1
+        return float(np.sqrt(np.sum(dof * self.sd[replicated] ** 2) / np.sum(dof)))
+
+    @property
+    def expected_rms_of_means(self) -> float:
+        """What :attr:`rms_of_means` would be from the seed noise alone: pooled sd over sqrt(count),
+        as a root mean square over the cells."""
+        return float(self.pooled_sd * np.sqrt(np.mean(1.0 / self.count)))
+
+
+def cell_residuals(fit: ParametricFit, runs: Runs) -> CellResiduals:
+    """:func:`log_residuals` averaged over the runs of each (N, D) cell (diverged runs left out),
+    cells ordered by N, then D."""
+    runs = runs.without_diverged()
+    if len(runs) == 0:
+        raise ValueError("cell_residuals needs non-diverged runs; got none")
+    residuals = log_residuals(fit, runs)
+    cells, inverse = np.unique(np.column_stack([runs.params, runs.tokens]), axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    count = np.bincount(inverse, minlength=len(cells))
+    mean = np.bincount(inverse, weights=residuals, minlength=len(cells)) / count
+    squares = np.bincount(inverse, weights=(residuals - mean[inverse]) ** 2, minlength=len(cells))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.where(count >= 2, np.sqrt(squares / np.maximum(count - 1, 1)), np.nan)
+    return CellResiduals(cells[:, 0], cells[:, 1], mean, sd, count)
+
+
+def _significant(x: float, digits: int = 3) -> str:
+    return f"{float(f'{x:.{digits}g}'):g}"
+
+
+def format_fit_columns(columns, names=("E", "A", "B", "alpha", "beta", "a"),
+                       percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
+    """Several refits of Eq. 2 side by side, each with its bootstrap interval, then Besiroglu et
+    al.'s refit (with their 95% intervals) and Hoffmann et al.'s unrounded fit (with Table 2's
+    10-90% interval for a), as :func:`scalinglaws.fit_tables.format_intervals` does for one.
+
+    ``columns`` holds (label, fit, bootstrap) triples; ``bootstrap`` has ``interval(name,
+    percentiles)`` (a :class:`scalinglaws.fitting.BootstrapResult`).
+    """
+    from .laws import allocation_exponents
+    from .text_table import format_table
+
+    def value(source, name):
+        return allocation_exponents(source)[0] if name == "a" else getattr(source, name)
+
+    low_pct, high_pct = percentiles
+    hoffmann_a = constants.approach(3).table_2.a_interval
+    rows = []
+    for name in names:
+        row = [name]
+        for _, fit, bootstrap in columns:
+            low, high = bootstrap.interval(name, percentiles)
+            row += [f"{value(fit, name):.4g}", f"{_significant(low)}-{_significant(high)}"]
+        besiroglu = constants.BESIROGLU_INTERVALS.get(name)
+        row += [f"{value(constants.BESIROGLU_REFIT, name):.4g}",
+                "" if besiroglu is None else f"{besiroglu[0]:.4g}-{besiroglu[1]:.4g}",
+                f"{value(constants.CHINCHILLA_UNROUNDED, name):.4g}",
+                f"{hoffmann_a[0]:.3f}-{hoffmann_a[1]:.3f}" if name == "a" else ""]
+        rows.append(tuple(row))
+    headers = [""]
+    for label, _, _ in columns:
+        headers += [label, f"{low_pct:g}-{high_pct:g}%"]
+    headers += ["Besiroglu", "95%", "Hoffmann", "10-90%"]
+    return format_table(tuple(headers), rows)
 
 
 def points_inside_delta(fit: ParametricFit, runs: Runs, delta: float = constants.HUBER_DELTA) -> int:
@@ -154,6 +291,61 @@ def fit_fixed(runs: Runs, *, E: float | None = None, alpha: float | None = None,
                    name=f"approach 3 ({label} held)" if label else "approach 3")
 
 
+def group_resamples(groups, strata=None, n_resamples: int = 200, seed: int = 0) -> np.ndarray:
+    """Multiplicities (n_resamples, n_points) of a bootstrap that redraws whole groups of points.
+
+    ``groups`` labels each point (a training run whose WSD branches share a trunk, say); within
+    each stratum (``strata``, one label per point, e.g. the model size; one stratum when None)
+    every replicate draws as many groups as the stratum has, with replacement, and each point
+    counts as often as its group was drawn. Stratifying by size keeps every size in every
+    replicate, as the design had it.
+    """
+    groups = np.asarray(groups)
+    strata = np.zeros(groups.shape, dtype=int) if strata is None else np.asarray(strata)
+    if groups.ndim != 1 or strata.shape != groups.shape:
+        raise ValueError("groups and strata need one label per point")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive number of bootstrap refits, got {n_resamples!r}")
+    _, group_index = np.unique(groups, return_inverse=True)
+    group_index = np.ravel(group_index)
+    members = {}  # stratum -> its groups' indices
+    for stratum, group in zip(strata, group_index):
+        members.setdefault(stratum, set()).add(int(group))
+    if sum(len(chosen) for chosen in members.values()) != group_index.max() + 1:
+        raise ValueError("every group must lie inside one stratum")
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((n_resamples, group_index.max() + 1))
+    for row in counts:
+        for stratum in sorted(members, key=str):
+            choices = np.array(sorted(members[stratum]))
+            np.add.at(row, rng.choice(choices, size=choices.size, replace=True), 1.0)
+    return counts[:, group_index]
+
+
+def bootstrap_groups(runs: Runs, groups, strata=None, n_resamples: int = 200, seed: int = 0,
+                     full_fit: Approach3Fit | None = None):
+    """Approach 3's bootstrap (:func:`fitting.bootstrap_approach3`: the same objective, starts,
+    batched L-BFGS and tolerances) with whole groups of points redrawn (:func:`group_resamples`)
+    instead of single points: when the points of a group share an error (an offset common to
+    the branches of one training run), redrawing points as if independent understates the
+    spread. With few groups per stratum (three seeds per size) the group bootstrap is itself
+    rough, and can still be narrower than the true spread.
+
+    ``groups`` and ``strata`` hold one label per run of ``runs``; diverged runs are left out.
+    Returns a :class:`fitting.BootstrapResult`.
+    """
+    from .fitting.bootstrap import refit_approach3_weighted
+
+    usable_mask = ~runs.diverged
+    groups = np.asarray(groups)
+    if groups.shape != (len(runs),) or (strata is not None and np.shape(strata) != (len(runs),)):
+        raise ValueError(f"need one group (and stratum) label per run ({len(runs)})")
+    counts = group_resamples(groups[usable_mask], None if strata is None else np.asarray(strata)[usable_mask],
+                             n_resamples, seed)
+    return refit_approach3_weighted(runs.without_diverged(), counts, f"{constants.approach(3).key} (groups resampled)",
+                                    full_fit=full_fit or fit_fixed(runs.without_diverged()))
+
+
 @dataclass(frozen=True, eq=False)
 class _PerReplicateLoss:
     """The Huber objective where each replicate (a block of rows) has its own observed losses."""
@@ -219,5 +411,6 @@ def simulate_fits(law: ParametricFit, params, tokens, noise: float, n_replicates
                          samples=samples)
 
 
-__all__ = ["FIXABLE", "SimulatedFits", "fit_fixed", "log_residuals", "nats_to_bits", "points_inside_delta",
-           "simulate_fits"]
+__all__ = ["FIXABLE", "CellResiduals", "SimulatedFits", "bootstrap_groups", "cell_residuals", "fit_fixed",
+           "format_fit_columns", "group_resamples", "log_residuals", "nats_to_bits", "plot_residuals_by_size",
+           "points_inside_delta", "simulate_fits"]

@@ -177,7 +177,18 @@ def bootstrap_approach3(runs: Runs, n_resamples: int = 200, seed: int = 0, reduc
     a best start that ended within :data:`START_TOLERANCE` of where it started is flagged.
     """
     usable = runs.without_diverged()
-    counts = point_resamples(len(usable), n_resamples, seed)
+    return refit_approach3_weighted(usable, point_resamples(len(usable), n_resamples, seed), constants.approach(3).key,
+                                    reduction, full_fit, gtol, ftol)
+
+
+def refit_approach3_weighted(usable: Runs, counts: np.ndarray, label: str, reduction: str = "sum",
+                             full_fit: Approach3Fit | None = None, gtol: float = REFIT_GTOL,
+                             ftol: float = REFIT_FTOL) -> BootstrapResult:
+    """Refit Approach 3 once per row of ``counts`` (multiplicities, one per point of ``usable``),
+    all rows in one batched L-BFGS from :func:`bootstrap_approach3`'s starts: the engine of every
+    Approach 3 bootstrap, whatever it redraws (points here, whole runs in
+    :func:`scalinglaws.approach3_diagnostics.bootstrap_groups`)."""
+    n_resamples = counts.shape[0]
     full_fit = full_fit or fit_approach3(usable, reduction=reduction)
     starts = _approach3_starts(full_fit)
     per_replicate = starts.shape[0]
@@ -193,7 +204,7 @@ def bootstrap_approach3(runs: Runs, n_resamples: int = 200, seed: int = 0, reduc
     failures = Counter(STATUS_NAMES[int(status)] for status in result.status[best[~converged]])
     unmoved = int(np.sum(np.max(np.abs(estimates - x0[best[converged]]), axis=1) <= START_TOLERANCE))
     flagged = {f"ended within {START_TOLERANCE:g} of its start": unmoved} if unmoved else {}
-    return BootstrapResult(constants.approach(3).key, n_resamples, samples, dict(failures), flagged)
+    return BootstrapResult(label, n_resamples, samples, dict(failures), flagged)
 
 
 def runs_for_interval_width(n_runs: float, width: float, target_width: float) -> float:
