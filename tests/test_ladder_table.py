@@ -76,3 +76,14 @@ def test_a_missing_sweep_or_seed_is_refused_by_name():
     step = ladder_table.LadderStep("seed 7", "tuned", seeds=(7,))
     with pytest.raises(ValueError, match=r"seed\(s\) \(7,\)"):
         ladder_table.fit_ladder({"tuned": synthetic_records(LAW)}, (step,))
+
+
+def test_the_steps_split_into_committed_sweeps_and_pending_ones(monkeypatch):
+    from scalinglaws import reference
+
+    monkeypatch.setattr(reference, "RESULTS_SHA256", {"cpu": "x", "tuned": "y"})
+    ready, pending = ladder_table.committed_steps()
+    assert [step.sweep for step in pending] == ["tuned-untuned"]
+    assert ready == [step for step in ladder_table.LADDER if step.sweep != "tuned-untuned"]
+    monkeypatch.setattr(reference, "RESULTS_SHA256", {"cpu": "x", "tuned": "y", "tuned-untuned": "z"})
+    assert ladder_table.committed_steps() == (list(ladder_table.LADDER), [])

@@ -89,6 +89,15 @@ def committed_ladder_records(steps=LADDER) -> dict[str, list[dict]]:
     return {name: load_results(sweep_results(name))[1] for name in dict.fromkeys(step.sweep for step in steps)}
 
 
+def committed_steps(steps=LADDER) -> tuple[list[LadderStep], list[LadderStep]]:
+    """``steps`` split into those whose sweep is committed (:data:`scalinglaws.reference.RESULTS_SHA256`)
+    and those still waiting for theirs (a sweep is registered only once all its runs are in)."""
+    from .reference import RESULTS_SHA256
+
+    ready = [step for step in steps if step.sweep in RESULTS_SHA256]
+    return ready, [step for step in steps if step not in ready]
+
+
 def _cell(fits: SweepFits, number: int) -> str:
     a = fits.a(number)
     if math.isnan(a):
@@ -112,7 +121,10 @@ def format_ladder_table(rows: list[LadderRow]) -> str:
 def main(argv: list[str]) -> int:
     """``python -m scalinglaws.ladder_table [N_BOOTSTRAP]``: print the table of the committed sweeps."""
     n_bootstrap = int(argv[0]) if argv else 200
-    print(format_ladder_table(fit_ladder(committed_ladder_records(), n_bootstrap=n_bootstrap)))
+    ready, pending = committed_steps()
+    print(format_ladder_table(fit_ladder(committed_ladder_records(ready), ready, n_bootstrap=n_bootstrap)))
+    for step in pending:
+        print(f"\nnot in the table yet (its sweep results/{step.sweep} is still training): {step.change}")
     return 0
 
 
