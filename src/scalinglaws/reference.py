@@ -30,6 +30,8 @@ RESULTS_SHA256 = {
     "tuning-upper": "894dbbab68e088b8c2a3cdc5784d6f829856a5ee8337fcc6676b3a2377c42fe6",
     # The reference sweep (scalinglaws.tuned_sweep), trained with the rule fitted from "tuning".
     "tuned": "e4e73c892fbd8c4a67c7da9f6c81417f4209a298dd8f0bd39c51c266a82c6765",
+    # The reference grid trained with the untuned cpu recipe, seed 0 (the ladder table's "clean grid" row).
+    "tuned-untuned": "7b082e56f2ee63a32a55c4e10e6d1c724d221aafd4b94d4c87a005c9ad7f622e",
     # The held-out test of the prediction in results/heldout/prediction.json (scalinglaws.prediction).
     "heldout": "b3476587d9f54169e101c657184a0cc575d5667bcfaf7707863fa6108545bd1e",
 }
