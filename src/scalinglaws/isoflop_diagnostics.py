@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fitting.approach2 import OUTLIER_FLOOR, OUTLIER_SIGMAS, _soft_l1_parabola
+from .fitting.approach2 import OUTLIER_SIGMAS
+from .fitting.approach2 import robust_first_fit as approach2_first_fit
 
 #: Coefficients of a parabola: the residual degrees of freedom are the points fitted minus this.
 PARABOLA_COEFFICIENTS = 3
@@ -106,15 +107,10 @@ def format_profile_checks(checks: list[ProfileCheck]) -> str:
 
 
 def robust_first_fit(params, losses) -> tuple[np.ndarray, float]:
-    """Residuals of Approach 2's soft-L1 first fit and the robust standard deviation its outlier rule
-    uses without measured seed noise (1.4826 x the median |residual|, floored at OUTLIER_FLOOR of the
-    median loss): points beyond OUTLIER_SIGMAS times it are outliers (fitting.approach2, step 2)."""
-    params = np.asarray(params, dtype=float)
-    losses = np.asarray(losses, dtype=float)
-    x = np.log(params) - float(np.mean(np.log(params)))
-    c0, c1, c2 = _soft_l1_parabola(x, losses)
-    residual = c0 + c1 * x + c2 * x * x - losses
-    sigma = max(1.4826 * float(np.median(np.abs(residual))), OUTLIER_FLOOR * float(np.median(losses)))
+    """Residuals of Approach 2's soft-L1 first fit in centred ln N and the robust standard deviation
+    its outlier rule uses without measured seed noise (:func:`fitting.approach2.robust_first_fit`)."""
+    log_n = np.log(np.asarray(params, dtype=float))
+    _, residual, sigma = approach2_first_fit(log_n - float(np.mean(log_n)), losses)
     return residual, sigma
 
 

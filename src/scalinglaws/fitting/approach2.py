@@ -163,6 +163,16 @@ def window_around_minimum(params, losses, window: float) -> np.ndarray:
     return mask
 
 
+def robust_first_fit(x, losses) -> tuple[np.ndarray, np.ndarray, float]:
+    """Step 2's first fit (module docstring): the soft-L1 parabola through (x, loss), its residuals,
+    and the robust standard deviation the outlier rule uses without measured seed noise
+    (1.4826 x the median |residual|, floored at OUTLIER_FLOOR of the median loss)."""
+    x, losses = np.asarray(x, dtype=float), np.asarray(losses, dtype=float)
+    robust = _soft_l1_parabola(x, losses)
+    residual = robust[0] + robust[1] * x + robust[2] * x * x - losses
+    return robust, residual, max(1.4826 * float(np.median(np.abs(residual))), OUTLIER_FLOOR * float(np.median(losses)))
+
+
 def fit_isoflop_profile(budget: float, params, losses, window: float | None = None,
                         outlier_sd: float | None = None) -> IsoFlopProfile:
     """Robust parabola in ln N through one budget's final losses (module docstring, steps 1-3),
@@ -187,10 +197,8 @@ def fit_isoflop_profile(budget: float, params, losses, window: float | None = No
     # Centre x for conditioning; coefficients are converted back to x = ln N below.
     centre = float(np.mean(np.log(params)))
     x = np.log(params) - centre
-    robust = _soft_l1_parabola(x, losses)
-    residual = robust[0] + robust[1] * x + robust[2] * x * x - losses
-    sigma = outlier_sd if outlier_sd is not None else max(1.4826 * float(np.median(np.abs(residual))),
-                                                          OUTLIER_FLOOR * float(np.median(losses)))
+    robust, residual, robust_sd = robust_first_fit(x, losses)
+    sigma = outlier_sd if outlier_sd is not None else robust_sd
     inlier = np.abs(residual) <= OUTLIER_SIGMAS * sigma
     if np.unique(params[inlier]).size >= MIN_SIZES_PER_BUDGET:
         c0, c1, c2 = np.polyfit(x[inlier], losses[inlier], 2)[::-1]
