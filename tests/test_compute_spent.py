@@ -36,3 +36,14 @@ def test_the_committed_tuning_runs_cost_less_than_their_summed_wall_times():
     spent = compute_spent.core_seconds(records)
     assert 0.5 * sum(r["wall_time_s"] for r in records) < spent < sum(r["wall_time_s"] for r in records)
     assert compute_spent.flops_trained(records) < sum(r["flops_6nd"] for r in records)
+
+
+def test_the_fastest_replicate_of_each_group_is_summed():
+    def run(size, seed, seconds):
+        return {"run_id": f"{size}-{seed}", "params_total": size, "seed": seed, "wall_time_s": seconds,
+                "flops_6nd": 1.0}
+
+    records = [run(10, 0, 5.0), run(10, 1, 3.0), run(10, 1, 4.0), run(20, 0, 2.0), run(20, 1, 9.0)]
+    # size 10: seed 0 costs 5, seed 1 costs 3 + 4 = 7 -> 5; size 20: 2.
+    assert compute_spent.fastest_replicate_core_seconds(records) == 5.0 + 2.0
+    assert compute_spent.fastest_replicate_core_seconds(records) <= compute_spent.core_seconds(records)

@@ -42,3 +42,17 @@ def flops_trained(records: list[dict]) -> float:
         total += float(branch["flops_6nd_cooldown"])
         trunks[branch["trunk"]] = max(trunks.get(branch["trunk"], 0.0), float(branch["flops_6nd_shared"]))
     return total + sum(trunks.values())
+
+
+def fastest_replicate_core_seconds(records: list[dict], group: str = "params_total",
+                                   replicate: str = "seed") -> float:
+    """Core-seconds of one replicate per group, taking each group's fastest replicate.
+
+    The seeds of a sweep are the same work trained several times, each under whatever load the
+    machine had then; the fastest seed of each size is the best measured estimate (still an upper
+    bound) of what one seed costs on an idle machine.
+    """
+    groups: dict = {}
+    for record in records:
+        groups.setdefault(record[group], {}).setdefault(record[replicate], []).append(record)
+    return sum(min(core_seconds(runs) for runs in replicates.values()) for replicates in groups.values())
