@@ -19,7 +19,8 @@ This module asks four questions of such a fit:
 - how sure is a? :func:`bootstrap_groups` redraws whole groups of points (the WSD branches
   of one training run share its trunk, and so their errors) rather than single points.
 
-:func:`format_fit_columns` sets several fits and their intervals beside the papers' fits.
+:func:`format_fit_columns` (that is, :func:`scalinglaws.fit_tables.format_interval_columns`) sets several fits
+and their intervals beside the papers' fits.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from . import constants
 from .constants import ParametricFit
+from .fit_tables import format_interval_columns
 from .fitting.approach3 import (PARAMETER_NAMES, Approach3Fit, HuberProblem, best_of, coefficients, grid_starts,
                                 make_problem, parameter_vector)
 from .fitting.bootstrap import REFIT_FTOL, REFIT_GTOL, with_allocation_exponents
@@ -176,44 +178,8 @@ def cell_residuals(fit: ParametricFit, runs: Runs) -> CellResiduals:
     return CellResiduals(cells[:, 0], cells[:, 1], mean, sd, count)
 
 
-def _significant(x: float, digits: int = 3) -> str:
-    return f"{float(f'{x:.{digits}g}'):g}"
-
-
-def format_fit_columns(columns, names=("E", "A", "B", "alpha", "beta", "a"),
-                       percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
-    """Several refits of Eq. 2 side by side, each with its bootstrap interval, then Besiroglu et
-    al.'s refit (with their 95% intervals) and Hoffmann et al.'s unrounded fit (with Table 2's
-    10-90% interval for a), as :func:`scalinglaws.fit_tables.format_intervals` does for one.
-
-    ``columns`` holds (label, fit, bootstrap) triples; ``bootstrap`` has ``interval(name,
-    percentiles)`` (a :class:`scalinglaws.fitting.BootstrapResult`).
-    """
-    from .laws import allocation_exponents
-    from .text_table import format_table
-
-    def value(source, name):
-        return allocation_exponents(source)[0] if name == "a" else getattr(source, name)
-
-    low_pct, high_pct = percentiles
-    hoffmann_a = constants.approach(3).table_2.a_interval
-    rows = []
-    for name in names:
-        row = [name]
-        for _, fit, bootstrap in columns:
-            low, high = bootstrap.interval(name, percentiles)
-            row += [f"{value(fit, name):.4g}", f"{_significant(low)}-{_significant(high)}"]
-        besiroglu = constants.BESIROGLU_INTERVALS.get(name)
-        row += [f"{value(constants.BESIROGLU_REFIT, name):.4g}",
-                "" if besiroglu is None else f"{besiroglu[0]:.4g}-{besiroglu[1]:.4g}",
-                f"{value(constants.CHINCHILLA_UNROUNDED, name):.4g}",
-                f"{hoffmann_a[0]:.3f}-{hoffmann_a[1]:.3f}" if name == "a" else ""]
-        rows.append(tuple(row))
-    headers = [""]
-    for label, _, _ in columns:
-        headers += [label, f"{low_pct:g}-{high_pct:g}%"]
-    headers += ["Besiroglu", "95%", "Hoffmann", "10-90%"]
-    return format_table(tuple(headers), rows)
+#: Several refits of Eq. 2 side by side with their bootstrap intervals, beside the papers' fits.
+format_fit_columns = format_interval_columns
 
 
 def points_inside_delta(fit: ParametricFit, runs: Runs, delta: float = constants.HUBER_DELTA) -> int:

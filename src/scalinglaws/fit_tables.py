@@ -53,11 +53,20 @@ def _significant(x: float, digits: int = 3) -> str:
 
 def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E", "A", "B", "alpha", "beta", "a"),
                      percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
-    """A refit and its bootstrap intervals next to Besiroglu et al.'s refit and Hoffmann's fit.
+    """A refit and its bootstrap intervals next to Besiroglu et al.'s refit and Hoffmann's fit:
+    :func:`format_interval_columns` with one column, labelled "this refit"."""
+    return format_interval_columns([("this refit", fit, bootstrap)], names, percentiles)
 
-    ``bootstrap`` is a :class:`scalinglaws.fitting.BootstrapResult` (anything with
-    ``interval(name, percentiles)``). Hoffmann's column is the unrounded fit; Hoffmann's
-    interval for a is Table 2's 10th-90th percentile one, the only one the paper gives.
+
+def format_interval_columns(columns, names: Sequence[str] = ("E", "A", "B", "alpha", "beta", "a"),
+                            percentiles: tuple[float, float] = (10.0, 90.0)) -> str:
+    """Several refits of Eq. 2 side by side, each with its bootstrap interval, then Besiroglu et
+    al.'s refit (with their 95% intervals) and Hoffmann's fit.
+
+    ``columns`` holds (label, fit, bootstrap) triples; ``bootstrap`` is a
+    :class:`scalinglaws.fitting.BootstrapResult` (anything with ``interval(name, percentiles)``).
+    Hoffmann's column is the unrounded fit; Hoffmann's interval for a is Table 2's 10th-90th
+    percentile one, the only one the paper gives.
     """
     def value(source, name):
         return laws.allocation_exponents(source)[0] if name == "a" else getattr(source, name)
@@ -66,14 +75,18 @@ def format_intervals(fit: ParametricFit, bootstrap, names: Sequence[str] = ("E",
     low_pct, high_pct = percentiles
     rows = []
     for name in names:
-        low, high = bootstrap.interval(name, percentiles)
+        row = [name]
+        for _, fit, bootstrap in columns:
+            low, high = bootstrap.interval(name, percentiles)
+            row += [f"{value(fit, name):.4g}", f"{_significant(low)}-{_significant(high)}"]
         besiroglu_interval = k.BESIROGLU_INTERVALS.get(name)
-        rows.append((
-            name, f"{value(fit, name):.4g}", f"{_significant(low)}-{_significant(high)}",
-            f"{value(k.BESIROGLU_REFIT, name):.4g}",
-            "" if besiroglu_interval is None else f"{besiroglu_interval[0]:.4g}-{besiroglu_interval[1]:.4g}",
-            f"{value(k.CHINCHILLA_UNROUNDED, name):.4g}",
-            f"{hoffmann_a_interval[0]:.3f}-{hoffmann_a_interval[1]:.3f}" if name == "a" else "",
-        ))
-    headers = ("", "this refit", f"{low_pct:g}-{high_pct:g}%", "Besiroglu", "95%", "Hoffmann", "10-90%")
-    return format_table(headers, rows)
+        row += [f"{value(k.BESIROGLU_REFIT, name):.4g}",
+                "" if besiroglu_interval is None else f"{besiroglu_interval[0]:.4g}-{besiroglu_interval[1]:.4g}",
+                f"{value(k.CHINCHILLA_UNROUNDED, name):.4g}",
+                f"{hoffmann_a_interval[0]:.3f}-{hoffmann_a_interval[1]:.3f}" if name == "a" else ""]
+        rows.append(tuple(row))
+    headers = [""]
+    for label, _, _ in columns:
+        headers += [label, f"{low_pct:g}-{high_pct:g}%"]
+    headers += ["Besiroglu", "95%", "Hoffmann", "10-90%"]
+    return format_table(tuple(headers), rows)
