@@ -87,3 +87,10 @@ def test_the_steps_split_into_committed_sweeps_and_pending_ones(monkeypatch):
     assert ready == [step for step in ladder_table.LADDER if step.sweep != "tuned-untuned"]
     monkeypatch.setattr(reference, "RESULTS_SHA256", {"cpu": "x", "tuned": "y", "tuned-untuned": "z"})
     assert ladder_table.committed_steps() == (list(ladder_table.LADDER), [])
+
+
+def test_the_notes_name_the_pending_steps_and_each_sweeps_cost():
+    records = [{"run_id": f"r{i}", "wall_time_s": 1800.0, "flops_6nd": 1.0} for i in range(3)]
+    text = ladder_table.format_ladder_notes([ladder_table.LADDER[1]], {"cpu": records})
+    assert f"results/{ladder_table.LADDER[1].sweep} is still training" in text
+    assert text.splitlines()[-1] == "  results/cpu: 3 runs, 1.5 core-hours"

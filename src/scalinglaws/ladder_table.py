@@ -118,13 +118,28 @@ def format_ladder_table(rows: list[LadderRow]) -> str:
     return format_table(["change", "runs", "Approach 1 a", "Approach 2 a", "Approach 3 a", "max - min"], body)
 
 
+def format_ladder_notes(pending: list[LadderStep], records_by_sweep: dict[str, list[dict]]) -> str:
+    """What goes under the table: the steps still waiting for their sweep, then what each sweep in
+    the table cost to train (:func:`scalinglaws.compute_spent.core_seconds`)."""
+    from .compute_spent import core_seconds
+
+    lines = [f"\nnot in the table yet (its sweep results/{step.sweep} is still training): {step.change}"
+             for step in pending]
+    lines.append("\ntraining cost of the sweeps in the table (compute_spent.core_seconds: one core per run, "
+                 "each WSD trunk once):")
+    lines += [f"  results/{sweep}: {len(records)} runs, {core_seconds(records) / 3600:.1f} core-hours"
+              for sweep, records in records_by_sweep.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
-    """``python -m scalinglaws.ladder_table [N_BOOTSTRAP]``: print the table of the committed sweeps."""
+    """``python -m scalinglaws.ladder_table [N_BOOTSTRAP]``: print the table of the committed sweeps,
+    the steps still waiting for theirs, and what each sweep cost."""
     n_bootstrap = int(argv[0]) if argv else 200
     ready, pending = committed_steps()
-    print(format_ladder_table(fit_ladder(committed_ladder_records(ready), ready, n_bootstrap=n_bootstrap)))
-    for step in pending:
-        print(f"\nnot in the table yet (its sweep results/{step.sweep} is still training): {step.change}")
+    records = committed_ladder_records(ready)
+    print(format_ladder_table(fit_ladder(records, ready, n_bootstrap=n_bootstrap)))
+    print(format_ladder_notes(pending, records))
     return 0
 
 
