@@ -14,9 +14,10 @@ chapter can say whether a parabola misses by more than the seeds disagree:
   be compared with the seed-mean standard deviation (a ratio near 1 is a fit within the noise; on
   one or two degrees of freedom the ratio itself is very uncertain).
 
-:func:`robust_first_fit` reproduces step 2 of Approach 2's outlier rule without measured seed
-noise (the rule the book's one-seed ``cpu`` sweep was fitted with), so a chapter can show the
-threshold that rule set.
+:func:`robust_first_fit` calls step 2 of Approach 2's outlier rule without measured seed noise
+(:func:`scalinglaws.fitting.approach2.robust_first_fit`, the rule the book's one-seed ``cpu``
+sweep was fitted with) on a budget's sizes and losses, so a chapter can show the threshold that
+rule set.
 """
 
 from __future__ import annotations
