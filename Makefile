@@ -16,14 +16,14 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 book: $(VENV)/installed.stamp
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
-# The student edition: every exercise, no solution. scalinglaws.student_edition writes
+# The student edition: every exercise, no solution. scalinglaws.book.student_edition writes
 # solution-free copies of the chapters (and the tree around them) into $(STUDENT)/source;
 # the site is built from that tree into $(STUDENT)/_build/html, so its page sources and
 # .ipynb downloads are those copies, and its Colab and Binder buttons open them from the
 # branch `student_edition.branch` of `repository.url` (README.md: publishing them there).
 STUDENT ?= _build/student
 student: $(VENV)/installed.stamp
-	$(PYTHON) -m scalinglaws.student_edition source . $(STUDENT)/source
+	$(PYTHON) -m scalinglaws.book.student_edition source . $(STUDENT)/source
 	$(VENV)/bin/jupyter-book build $(STUDENT)/source --path-output $(STUDENT) \
 		--warningiserror --nitpick --keep-going --all
 

@@ -26,7 +26,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from scalinglaws.chinchilla_data import load_besiroglu_points  # noqa: E402
+from scalinglaws.data.chinchilla_data import load_besiroglu_points  # noqa: E402
 from scalinglaws.fitting.approach3 import fit_approach3, fit_approach3_scipy, grid_starts  # noqa: E402
 from scalinglaws.fitting.bootstrap import bootstrap_approach3  # noqa: E402
 

@@ -5,7 +5,7 @@
 
 For a small, a middle and the largest shape of the `cpu` ladder, and the same width and depth
 with a head size fixed at 16 or 32 (fewer, wider heads: the same parameter count N, another
-model), it trains with the sweep's own loop (:class:`scalinglaws.train.RunState`, one thread,
+model), it trains with the sweep's own loop (:class:`scalinglaws.training.train.RunState`, one thread,
 batch 8 x 128 bytes as the small budgets use) under each option:
 
 - ``eager``: today's engine (PyTorch picks CPU flash attention for SDPA);
@@ -14,7 +14,7 @@ batch 8 x 128 bytes as the small budgets use) under each option:
   printed and amortised over the steps of every run of that shape in the `cpu` grid.
 
 FLOPs are counted honestly, by Hoffmann et al. 2022 Appendix F (attention scores, softmax and
-the tied output head included, :func:`scalinglaws.counting.chinchilla_flops_per_token`), not by
+the tied output head included, :func:`scalinglaws.papers.counting.chinchilla_flops_per_token`), not by
 6N, which leaves out attention's 6 n_layers n_ctx d_attn and makes small shapes look idle.
 
 Options are measured in interleaved rounds (every option once per round, the median round
@@ -35,11 +35,11 @@ import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from scalinglaws import counting
-from scalinglaws.counting import TransformerShape
-from scalinglaws.grid import build_grid
-from scalinglaws.presets import get_preset
-from scalinglaws.train import Engine, RunState, TrainConfig
+from scalinglaws.papers import counting
+from scalinglaws.papers.counting import TransformerShape
+from scalinglaws.sweeps.grid import build_grid
+from scalinglaws.sweeps.presets import get_preset
+from scalinglaws.training.train import Engine, RunState, TrainConfig
 
 BATCH = 8
 

@@ -8,7 +8,7 @@
 2. The training step of three models of the ``cpu`` preset (smallest, middle, largest):
    model FLOPs per second (Hoffmann Appendix F, embeddings and logits included, per token
    x tokens per second) and their ratio to the matmul peak (MFU), through the sweep's
-   engine (:func:`scalinglaws.train.train`) and through a plain eager reference loop
+   engine (:func:`scalinglaws.training.train.train`) and through a plain eager reference loop
    (nanoGPT-like: default AdamW, no clipping, numpy batches) on the same model and batch.
 3. Engine variants on the middle model: bf16 autocast and torch.compile (compile time shown).
 4. The choice behind ``sweep.DEFAULT_JOBS``: the same set of runs in 1 process x all threads
@@ -29,11 +29,11 @@ import time
 import numpy as np
 import torch
 
-from scalinglaws import counting
-from scalinglaws.grid import build_grid
-from scalinglaws.model import GPT
-from scalinglaws.presets import PRESETS
-from scalinglaws.train import Engine, TrainConfig, train
+from scalinglaws.papers import counting
+from scalinglaws.sweeps.grid import build_grid
+from scalinglaws.sweeps.presets import PRESETS
+from scalinglaws.training.model import GPT
+from scalinglaws.training.train import Engine, TrainConfig, train
 
 
 def load() -> str:

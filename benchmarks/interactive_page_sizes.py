@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/interactive_page_sizes.py [_build/html] > results/benchmarks/interactive_page_sizes.txt
 
-For every page that holds an interactive figure (scalinglaws.interactive_figures): the page's
+For every page that holds an interactive figure (scalinglaws.book.interactive_figures): the page's
 HTML in bytes, the bytes of each figure's block (its static fallback image and its figure
 JSON), and the page without them; then plotly.js, which the site ships once in _static and
 which a browser loads, and caches, with the first such page.
@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from scalinglaws.plotly_assets import BUNDLE
+from scalinglaws.book.plotly_assets import BUNDLE
 
 BLOCK = re.compile(r'<div class="interactive-figure" id="(?P<id>[\w-]+)-figure">.*?\}\)\(\);</script>\n</div>', re.S)
 IMAGE = re.compile(r'src="data:image/png;base64,[A-Za-z0-9+/=]+"')

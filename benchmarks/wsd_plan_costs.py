@@ -12,9 +12,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from scalinglaws import counting, wsd_plan
-from scalinglaws.grid import build_grid, run_spec
-from scalinglaws.presets import get_preset
+from scalinglaws.papers import counting
+from scalinglaws.sweeps.grid import build_grid, run_spec
+from scalinglaws.sweeps.presets import get_preset
+from scalinglaws.training import wsd_plan
 
 COOLDOWN = 0.2
 

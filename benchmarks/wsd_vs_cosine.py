@@ -22,11 +22,11 @@ import argparse
 import os
 from pathlib import Path
 
-from scalinglaws import wsd_plan
-from scalinglaws.grid import RunSpec, run_spec
-from scalinglaws.presets import get_preset
-from scalinglaws.results import load_results
-from scalinglaws.sweep import run_specs
+from scalinglaws.data.results import load_results
+from scalinglaws.sweeps.grid import RunSpec, run_spec
+from scalinglaws.sweeps.presets import get_preset
+from scalinglaws.sweeps.runner import run_specs
+from scalinglaws.training import wsd_plan
 
 #: (budget, layers, width): the minimum of results/cpu's 3e11, 3e12 and 3e13 IsoFLOP profiles.
 POINTS = ((3e11, 1, 24), (3e12, 2, 48), (3e13, 4, 72))

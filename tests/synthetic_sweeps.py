@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from scalinglaws import counting, tuned_sweep
-from scalinglaws.laws import parametric_loss
-from scalinglaws.learning_rate_rule import LearningRateRule
+from scalinglaws.papers import counting
+from scalinglaws.papers.laws import parametric_loss
+from scalinglaws.sweeps import tuned_sweep
+from scalinglaws.sweeps.learning_rate_rule import LearningRateRule
 
 RECIPE = tuned_sweep.Recipe(LearningRateRule(0.003, 0.45), beta2=0.99)
 

@@ -4,8 +4,8 @@ own numbers (../shared/reference/papers.md)."""
 import numpy as np
 import pytest
 
-from scalinglaws import allocation_gap as gap
-from scalinglaws import constants as k
+from scalinglaws.papers import allocation_gap as gap
+from scalinglaws.papers import constants as k
 
 #: Approach 3's a = beta / (alpha + beta) from the unrounded coefficients (papers.md).
 A_APPROACH_3 = 0.2849083 / (0.33917084 + 0.2849083)

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from scalinglaws import constants
 from scalinglaws.fitting.approach1 import MIN_COVERING_RUNS, envelope, fit_approach1, smooth
 from scalinglaws.fitting.powerlaw import FitFailure
 from scalinglaws.fitting.synthetic import curve_runs, isoflop_runs
-from scalinglaws.laws import allocation_exponents, optimal_allocation
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents, optimal_allocation
 
 TRUTH = constants.BESIROGLU_REFIT
 A_TRUE, B_TRUE = allocation_exponents(TRUTH)
@@ -54,8 +54,8 @@ def test_too_few_runs_is_a_fit_failure():
 def _finished_runs(sizes=np.geomspace(1e6, 1e9, 13), lengths_per_size=12, unfinished_penalty=0.0):
     """Runs of every size at lengths sqrt(2) apart, each final loss the law's L(N, D) (a finished run),
     their curves (points part-way) ``unfinished_penalty`` above the law: a cosine not yet decayed."""
-    from scalinglaws.laws import parametric_loss
-    from scalinglaws.runs import Run, Runs
+    from scalinglaws.data.runs import Run, Runs
+    from scalinglaws.papers.laws import parametric_loss
     runs = []
     for n in sizes:
         for k in range(lengths_per_size):
@@ -76,8 +76,8 @@ def test_the_envelope_of_finished_runs_recovers_a_and_ignores_unfinished_curve_p
 
 
 def test_finished_runs_as_curves_is_one_curve_per_size_and_refuses_repeated_lengths():
+    from scalinglaws.data.runs import Runs
     from scalinglaws.fitting.approach1 import finished_runs_as_curves
-    from scalinglaws.runs import Runs
     runs = _finished_runs(sizes=[1e6, 1e7], lengths_per_size=3)
     curves = finished_runs_as_curves(runs)
     assert [c.params for c in curves] == [1e6, 1e7]
@@ -92,7 +92,7 @@ def test_finished_runs_as_curves_is_one_curve_per_size_and_refuses_repeated_leng
 
 def test_the_fit_keeps_the_curves_its_envelope_was_taken_over():
     from dataclasses import replace
-    from scalinglaws.runs import Runs
+    from scalinglaws.data.runs import Runs
     runs = curve_runs(SIZES)
     runs = Runs((replace(runs[0], diverged=True), *runs[1:]))
     fit = fit_approach1(runs)

@@ -5,13 +5,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scalinglaws import constants
+from scalinglaws.data.runs import Runs
 from scalinglaws.fitting import approach2
 from scalinglaws.fitting.approach2 import fit_approach2, fit_isoflop_profile
 from scalinglaws.fitting.powerlaw import FitFailure, fit_power_law
 from scalinglaws.fitting.synthetic import isoflop_runs
-from scalinglaws.laws import allocation_exponents, optimal_allocation, parametric_loss
-from scalinglaws.runs import Runs
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents, optimal_allocation, parametric_loss
 
 TRUTH = constants.BESIROGLU_REFIT
 A_TRUE, B_TRUE = allocation_exponents(TRUTH)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
-from scalinglaws import constants
-from scalinglaws.chinchilla_data import load_besiroglu_points
-from scalinglaws.fitting.approach3 import (coefficients, fit_approach3, fit_approach3_arrays, fit_approach3_scipy,
-                                           grid_starts, make_problem, objective_at, parameter_vector)
+from scalinglaws.data.chinchilla_data import load_besiroglu_points
+from scalinglaws.fitting.approach3 import (coefficients, fit_approach3, fit_approach3_arrays,
+                                           fit_approach3_scipy, grid_starts, make_problem, objective_at,
+                                           parameter_vector)
 from scalinglaws.fitting.synthetic import isoflop_runs
-from scalinglaws.laws import allocation_exponents, optimal_allocation, parametric_loss
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents, optimal_allocation, parametric_loss
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scalinglaws import constants
-from scalinglaws import approach3_diagnostics as pv
+from scalinglaws.data.runs import Run, Runs
+from scalinglaws.fitting import approach3_diagnostics as pv
 from scalinglaws.fitting import fit_approach3
 from scalinglaws.fitting.synthetic import isoflop_runs
-from scalinglaws.laws import allocation_exponents, parametric_loss
-from scalinglaws.runs import Run, Runs
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents, parametric_loss
 
 LAW = constants.BESIROGLU_REFIT
 
@@ -201,11 +201,11 @@ def test_the_residual_plot_draws_each_group_in_its_own_colour(seeded):
 
 
 def test_fit_columns_match_the_one_fit_table(noisy, free_fit):
-    from scalinglaws import fit_tables
     from scalinglaws.fitting import bootstrap_approach3
+    from scalinglaws.papers import tables
 
     boot = bootstrap_approach3(noisy, n_resamples=8, seed=0)
-    one = fit_tables.format_intervals(free_fit, boot).splitlines()
+    one = tables.format_intervals(free_fit, boot).splitlines()
     mine = pv.format_fit_columns([("noisy", free_fit, boot)]).splitlines()
     assert mine[0].split() == ["noisy", "10-90%", "Besiroglu", "95%", "Hoffmann", "10-90%"]
     assert [line.split() for line in mine[2:]] == [line.split() for line in one[2:]]

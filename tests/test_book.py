@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scalinglaws import book
+from scalinglaws.data import committed_results
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
@@ -34,8 +34,8 @@ def cells_of(path: Path) -> list[dict]:
 
 
 def test_repository_url_has_one_source():
-    assert book.REPOSITORY_URL == CONFIG["repository"]["url"]
-    assert book.PIP_INSTALL_SPEC == f"git+{CONFIG['repository']['url']}"
+    assert committed_results.REPOSITORY_URL == CONFIG["repository"]["url"]
+    assert committed_results.PIP_INSTALL_SPEC == f"git+{CONFIG['repository']['url']}"
 
 
 def test_launch_buttons_are_configured():
@@ -72,8 +72,8 @@ def test_chapter_installs_the_package_when_opened_alone(path):
     first = code[0]
     assert "import scalinglaws" in first and "except ImportError" in first, (
         f"{path.name}: the first code cell must install the package when it is missing")
-    assert f'%pip install --quiet "{book.PIP_INSTALL_SPEC}"' in first, (
-        f"{path.name}: the install line must use the repository of _config.yml: {book.PIP_INSTALL_SPEC}")
+    assert f'%pip install --quiet "{committed_results.PIP_INSTALL_SPEC}"' in first, (
+        f"{path.name}: the install line must use the repository of _config.yml: {committed_results.PIP_INSTALL_SPEC}")
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from scalinglaws import constants
-from scalinglaws.chinchilla_data import load_besiroglu_points
+from scalinglaws.data.chinchilla_data import load_besiroglu_points
 from scalinglaws.fitting import lbfgs
 from scalinglaws.fitting.approach3 import fit_approach3, make_problem
 from scalinglaws.fitting.bootstrap import (bootstrap_approach1, bootstrap_approach2, bootstrap_approach3,
                                            point_resamples, runs_for_interval_width)
 from scalinglaws.fitting.report import fit_all
 from scalinglaws.fitting.synthetic import curve_runs, isoflop_runs
-from scalinglaws.laws import allocation_exponents
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents
 
 TRUTH = constants.BESIROGLU_REFIT
 A_TRUE, B_TRUE = allocation_exponents(TRUTH)

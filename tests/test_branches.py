@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalinglaws import branches, sweep, wsd_plan
-from scalinglaws.counting import TransformerShape
-from scalinglaws.grid import RunSpec, build_grid
-from scalinglaws.presets import PRESETS, get_preset
-from scalinglaws.results import load_results
-from scalinglaws.train import Engine, RunState, TrainConfig, train
+from scalinglaws.data.results import load_results
+from scalinglaws.papers import counting
+from scalinglaws.papers.counting import TransformerShape
+from scalinglaws.sweeps import runner
+from scalinglaws.sweeps.grid import RunSpec, build_grid
+from scalinglaws.sweeps.presets import PRESETS, get_preset
+from scalinglaws.training import branches, wsd_plan
+from scalinglaws.training.train import Engine, RunState, TrainConfig, train
 
 SHAPE = TransformerShape(n_layers=1, d_model=8, n_heads=2, n_ctx=16)
 CPU = Engine()
@@ -139,7 +141,7 @@ def test_branches_share_the_warmup_of_the_shortest():
 def test_the_plan_costs_the_trunk_to_its_last_branch_point_plus_every_cooldown():
     """Ground truth by hand: lengths 100, 200, 400 with 20% cooldowns: 320 + 20 + 40 + 80 steps."""
     (trunk,) = wsd_plan.plan(wsd_specs(lengths=(100, 200, 400)))
-    per_step = 6 * trunk.config.tokens_per_step * __import__("scalinglaws").counting.params_total(SHAPE)
+    per_step = 6 * trunk.config.tokens_per_step * counting.params_total(SHAPE)
     assert trunk.stable_steps == 320
     assert trunk.flops == per_step * 460 and trunk.flops_independent == per_step * 700
     planned, independent = wsd_plan.cost(wsd_plan.plan(wsd_specs(lengths=(100, 200, 400))))
@@ -170,7 +172,7 @@ def test_a_wsd_sweep_trains_trunks_and_records_each_branch_as_a_run(tmp_path, sm
     grid = build_grid(smoke_wsd)
     work = wsd_plan.plan(grid)
     assert any(isinstance(item, wsd_plan.Trunk) and len(item.branches) > 1 for item in work)
-    path = sweep.run_sweep("smoke-wsd", tmp_path, jobs=2, progress=False)
+    path = runner.run_sweep("smoke-wsd", tmp_path, jobs=2, progress=False)
     _, records = load_results(path)
     assert sorted(r["run_id"] for r in records) == sorted(spec.run_id for spec in grid)
     by_id = {r["run_id"]: r for r in records}
@@ -181,7 +183,7 @@ def test_a_wsd_sweep_trains_trunks_and_records_each_branch_as_a_run(tmp_path, sm
         assert info["flops_6nd_shared"] + info["flops_6nd_cooldown"] == pytest.approx(record["flops_6nd"])
     # a branch of the sweep is the run trained alone, in a one-thread worker like the sweep's
     shared = next(item for item in work if isinstance(item, wsd_plan.Trunk) and len(item.branches) > 1)
-    alone = sweep.run_one(shared.branches[0])
+    alone = runner.run_one(shared.branches[0])
     assert by_id[alone["run_id"]]["curve_loss"] == alone["curve_loss"]
     assert (tmp_path / branches.CHECKPOINTS / shared.key).is_dir()
 
@@ -190,9 +192,9 @@ def test_kill_9_during_a_wsd_sweep_loses_no_finished_branch(tmp_path, smoke_wsd)
     """The sweep is killed (SIGKILL, parent and workers) once a branch record exists; the rerun
     appends what was saved, redoes only what was cut off, and ends with the uninterrupted records."""
     out = tmp_path / "cut"
-    code = ("import sys; from dataclasses import replace; from scalinglaws import presets, sweep; "
+    code = ("import sys; from dataclasses import replace; from scalinglaws.sweeps import presets, runner; "
             "presets.PRESETS['smoke-wsd'] = replace(presets.PRESETS['smoke'], name='smoke-wsd', wsd_cooldown=0.2); "
-            f"sweep.run_sweep('smoke-wsd', {str(out)!r}, jobs=1, progress=False)")
+            f"runner.run_sweep('smoke-wsd', {str(out)!r}, jobs=1, progress=False)")
     process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": "0"},
                                start_new_session=True)
     deadline = time.monotonic() + 300
@@ -202,8 +204,8 @@ def test_kill_9_during_a_wsd_sweep_loses_no_finished_branch(tmp_path, smoke_wsd)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     saved = {json.loads(p.read_text())["run_id"] for p in (out / branches.CHECKPOINTS).glob("*/*.json")}
-    path = sweep.run_sweep("smoke-wsd", out, jobs=1, progress=False)
-    whole = sweep.run_sweep("smoke-wsd", tmp_path / "whole", jobs=1, progress=False)
+    path = runner.run_sweep("smoke-wsd", out, jobs=1, progress=False)
+    whole = runner.run_sweep("smoke-wsd", tmp_path / "whole", jobs=1, progress=False)
     cut_records = {r["run_id"]: r for r in load_results(path)[1]}
     whole_records = {r["run_id"]: r for r in load_results(whole)[1]}
     assert saved <= set(cut_records) and set(cut_records) == set(whole_records)

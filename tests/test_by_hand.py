@@ -1,4 +1,4 @@
-"""scalinglaws.pilot, the design exercise of chapter 11: pilots under a FLOP cap.
+"""scalinglaws.fitting.pilot, the design exercise of chapter 11: pilots under a FLOP cap.
 
 Ground truth: runs whose losses are exact parabolas in ln N with minima on a known power law
 N_opt = k C^a, so that every pilot Approach 2 can fit must predict that law exactly.
@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws.pilot import neighbouring_pilots, pilot_predictions
-from scalinglaws.runs import Run, Runs
+from scalinglaws.data.runs import Run, Runs
+from scalinglaws.fitting.pilot import neighbouring_pilots, pilot_predictions
 
 BUDGETS = (1e18, 1e19, 1e20, 1e21)
 EXPONENT, COEFFICIENT = 0.5, 0.1

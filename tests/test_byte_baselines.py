@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws.byte_baselines import UNIFORM_NATS, gzip_nats, unigram_entropy
-from scalinglaws.corpus import load_tokens
+from scalinglaws.data.byte_baselines import UNIFORM_NATS, gzip_nats, unigram_entropy
+from scalinglaws.data.corpus import load_tokens
 
 
 def test_unigram_entropy_of_known_distributions():

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import calculator
-from scalinglaws import constants as k
-from scalinglaws import laws
-from scalinglaws.table_a3 import optimal_params_by_search
+from scalinglaws.papers import calculator
+from scalinglaws.papers import constants as k
+from scalinglaws.papers import laws
+from scalinglaws.papers.table_a3 import optimal_params_by_search
 
 
 def test_allocations_cover_every_law_and_spend_the_budget():
@@ -71,7 +71,7 @@ def test_fitted_range_note_warns_outside_1e18_to_1e22_flops(flops, message):
 
 
 def test_fitted_range_brackets_the_extracted_figure_4_points():
-    from scalinglaws.chinchilla_data import load_chinchilla_points
+    from scalinglaws.data.chinchilla_data import load_chinchilla_points
 
     points = load_chinchilla_points()
     low, high = calculator.FITTED_FLOPS

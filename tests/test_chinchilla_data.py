@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from scalinglaws import constants
-from scalinglaws.chinchilla_data import (N_POINTS, URL, besiroglu_selection, load_besiroglu_points,
-                                         load_chinchilla_points)
-from scalinglaws.download import ChecksumError, relative_path
+from scalinglaws.data.chinchilla_data import (N_POINTS, URL, besiroglu_selection, load_besiroglu_points,
+                                              load_chinchilla_points)
+from scalinglaws.data.download import ChecksumError, relative_path
+from scalinglaws.papers import constants
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
-"""Core-seconds and FLOPs of a sweep, WSD trunks counted once (scalinglaws.compute_spent)."""
+"""Core-seconds and FLOPs of a sweep, WSD trunks counted once (scalinglaws.sweeps.compute_spent)."""
 
 import pytest
 
-from scalinglaws import compute_spent
+from scalinglaws.sweeps import compute_spent
 
 
 def branch(trunk, shared, cooldown, seconds_per_flop=2.0):
@@ -30,7 +30,7 @@ def test_a_branch_without_a_cooldown_is_refused_by_run_id():
 
 
 def test_the_committed_tuning_runs_cost_less_than_their_summed_wall_times():
-    from scalinglaws import tuning
+    from scalinglaws.sweeps import tuning
 
     records = tuning.committed_records()
     spent = compute_spent.core_seconds(records)

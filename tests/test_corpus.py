@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalinglaws import corpus
-from scalinglaws.corpus import (CORPORA, DOCUMENT_SEPARATOR, VALIDATION_FRACTION, corpus_info,
-                                load_tokens)
-from scalinglaws.download import ChecksumError, relative_path, sha256_of
+from scalinglaws.data import corpus
+from scalinglaws.data.corpus import CORPORA, DOCUMENT_SEPARATOR, VALIDATION_FRACTION, corpus_info, load_tokens
+from scalinglaws.data.download import ChecksumError, relative_path, sha256_of
 
 MIRROR = Path(os.environ["SCALINGLAWS_DATA_MIRROR"]) if os.environ.get(
     "SCALINGLAWS_DATA_MIRROR") else None

@@ -4,18 +4,11 @@ import math
 
 import pytest
 
-from scalinglaws import constants as k
-from scalinglaws.counting import (
-    TransformerShape,
-    chinchilla_flops_per_token,
-    flops_6nd,
-    kaplan_flops_per_token,
-    nearest_shape,
-    params_kaplan,
-    params_non_embedding,
-    params_total,
-)
-from scalinglaws.presets import CPU_LADDER
+from scalinglaws.papers import constants as k
+from scalinglaws.papers.counting import (TransformerShape, chinchilla_flops_per_token, flops_6nd,
+                                         kaplan_flops_per_token, nearest_shape, params_kaplan,
+                                         params_non_embedding, params_total)
+from scalinglaws.sweeps.presets import CPU_LADDER
 
 
 def table_a4_shape(shape: k.ModelShape) -> TransformerShape:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scalinglaws.download import relative_path, sha256_of
+from scalinglaws.data.download import relative_path, sha256_of
 
 MIRROR = os.environ.get("SCALINGLAWS_DATA_MIRROR")
 needs_mirror = pytest.mark.skipif(not MIRROR, reason="set SCALINGLAWS_DATA_MIRROR")
@@ -62,7 +62,7 @@ def leftovers(folder: Path) -> list[str]:
 
 DOWNLOAD = """
 import json
-from scalinglaws import download as module
+from scalinglaws.data import download as module
 copies = []
 copy = module._copy
 module._copy = lambda *a, **k: copies.append(1) or copy(*a, **k)
@@ -89,7 +89,7 @@ def test_processes_racing_one_download_copy_it_once(tmp_path):
 
 LOAD = """
 import hashlib, json
-from scalinglaws import corpus
+from scalinglaws.data import corpus
 builds = []
 build = corpus._build
 corpus._build = lambda *a, **k: builds.append(1) or build(*a, **k)

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from scalinglaws import download as download_module
-from scalinglaws.download import ChecksumError, DownloadError, download, relative_path
+from scalinglaws.data import download as download_module
+from scalinglaws.data.download import ChecksumError, DownloadError, download, relative_path
 
 URL = "https://example.org/some%20dir/a,b.txt"
 CONTENT = b"public-domain bytes\n"

@@ -1,7 +1,7 @@
 """Chinchilla against Gopher on the downstream tasks (Hoffmann Section 4.2)."""
 
-from scalinglaws import constants as k
-from scalinglaws.downstream import format_downstream
+from scalinglaws.papers import constants as k
+from scalinglaws.papers.downstream import format_downstream
 
 
 def test_downstream_table_names_chinchilla_better_on_every_task():

@@ -1,4 +1,4 @@
-"""Approach 1's grid bias (scalinglaws.envelope_bias): known truth recovered where the grid is dense."""
+"""Approach 1's grid bias (scalinglaws.fitting.envelope_bias): known truth recovered where the grid is dense."""
 
 import math
 from dataclasses import replace
@@ -6,11 +6,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scalinglaws import constants, envelope_bias, laws
+from scalinglaws.fitting import envelope_bias
+from scalinglaws.papers import constants, laws
 
 DENSE = envelope_bias.dense_points(np.geomspace(1e4, 1e7, 31), (10, 1000))
 #: Five sizes about 2x apart at sqrt(2)-spaced budgets up to 3.2e13 FLOPs, 2M to 84M tokens each:
-#: the shape of the reference sweep's grid (scalinglaws.tuned_sweep), its 39 points.
+#: the shape of the reference sweep's grid (scalinglaws.sweeps.tuned_sweep), its 39 points.
 COARSE = tuple((float(n), c / (6 * n)) for n in (37_760, 103_344, 224_640, 420_080, 708_096)
                for c in 4e12 * math.sqrt(2) ** np.arange(-8, 7) if 2e6 <= c / (6 * n) <= 8.4e7)
 

@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from scalinglaws import constants, runs as runs_module
 from scalinglaws.cli import is_sweep_results, main
+from scalinglaws.data import runs as runs_module
+from scalinglaws.data.runs import write_runs_csv
 from scalinglaws.fitting.synthetic import isoflop_runs
-from scalinglaws.laws import allocation_exponents
-from scalinglaws.runs import write_runs_csv
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents
 
 A_TRUE, _ = allocation_exponents(constants.BESIROGLU_REFIT)  # synthetic runs' default law
 BUDGETS = (1e18, 1e19, 1e20)

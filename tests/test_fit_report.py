@@ -7,12 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scalinglaws import constants
+from scalinglaws.data.runs import Run, Runs
 from scalinglaws.fitting.bootstrap import BootstrapResult
 from scalinglaws.fitting.report import ApproachReport, FitReport, fit_all
 from scalinglaws.fitting.synthetic import isoflop_runs
-from scalinglaws.laws import allocation_exponents
-from scalinglaws.runs import Run, Runs
+from scalinglaws.papers import constants
+from scalinglaws.papers.laws import allocation_exponents
 
 A_TRUE, B_TRUE = allocation_exponents(constants.BESIROGLU_REFIT)  # synthetic runs' default law
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from scalinglaws.fixed_horizon_pairs import cycle_tokens, pair_runs
+from scalinglaws.fitting.fixed_horizon_pairs import cycle_tokens, pair_runs
 
 
 def record(run_id, loss, steps, schedule_steps=None, lr=0.01, budget=1e12, diverged=False, params=10_000):

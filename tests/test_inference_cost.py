@@ -2,7 +2,7 @@
 
 import pytest
 
-from scalinglaws.inference_cost import inference_cost
+from scalinglaws.papers.inference import inference_cost
 
 
 def test_inference_cost_of_gopher_and_chinchilla():

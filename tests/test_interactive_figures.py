@@ -10,14 +10,15 @@ import re
 import numpy as np
 import pytest
 
-from scalinglaws import inference_aware, laws, plotly_assets
-from scalinglaws import constants as k
-from scalinglaws import interactive_figures as interactive
-from scalinglaws.analysis import load_sweep_runs
+from scalinglaws.book import plotly_assets
+from scalinglaws.book import interactive_figures as interactive
+from scalinglaws.data.committed_results import sweep_results
+from scalinglaws.data.results import load_results
+from scalinglaws.data.runs import Run, Runs
 from scalinglaws.fitting import fit_approach2
-from scalinglaws.reference import sweep_results
-from scalinglaws.results import load_results
-from scalinglaws.runs import Run, Runs
+from scalinglaws.fitting.sweep_fits import load_sweep_runs
+from scalinglaws.papers import inference, laws
+from scalinglaws.papers import constants as k
 
 
 @pytest.fixture(scope="module")
@@ -185,12 +186,12 @@ def test_inference_table_holds_the_serving_comparison_at_each_step(step):
         aware = [row for row in rows if row[:2] == (fit.name, "inference-aware")][0]
         assert aware[2] == interactive.sci(comparison.inference_aware.params)
         assert aware[-1] == f"{comparison.saving:.0%}"
-        direct = inference_aware.inference_optimal(fit, comparison.target_loss, served)
+        direct = inference.inference_optimal(fit, comparison.target_loss, served)
         assert direct.params == comparison.inference_aware.params
     # The curves of the step are 6ND + 2NI along Eq. 2's iso-loss line for the chosen I.
     curve_x, curve_y = np.asarray(args[0]["x"][0]), np.asarray(args[0]["y"][0])
     target = float(laws.parametric_loss(fits[0], k.CHINCHILLA.params, k.CHINCHILLA.tokens))
-    expected = [inference_aware.lifetime_flops(fits[0], 10**x, target, served) for x in curve_x[::10]]
+    expected = [inference.lifetime_flops(fits[0], 10**x, target, served) for x in curve_x[::10]]
     np.testing.assert_allclose(curve_y[::10], np.log10(expected), rtol=1e-12)
 
 

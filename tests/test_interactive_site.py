@@ -2,7 +2,7 @@
 
 The site is conftest's session build (offline, warnings as errors), served on localhost and
 opened in test_site's Chromium, which cannot resolve any other host and logs every request.
-For each figure of :mod:`scalinglaws.interactive_figures` we check that
+For each figure of :mod:`scalinglaws.book.interactive_figures` we check that
 
 - plotly.js, from the site's own ``_static`` (no CDN), drew it and replaced its static image;
 - moving a slider to another step changes the numbers its table shows, and those numbers are
@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 import time
 
-from scalinglaws import constants as k
-from scalinglaws import interactive_figures as interactive
-from scalinglaws import laws
-from scalinglaws.plotly_assets import BUNDLE
+from scalinglaws.book import interactive_figures as interactive
+from scalinglaws.book.plotly_assets import BUNDLE
+from scalinglaws.papers import constants as k
+from scalinglaws.papers import laws
 from test_site import browser, is_off_machine, network_log, server, toc_files  # noqa: F401 (fixtures)
 
 #: Each interactive figure and the page it is on.

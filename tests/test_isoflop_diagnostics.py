@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import isoflop_diagnostics as diag
+from scalinglaws.data.runs import Run, Runs
+from scalinglaws.fitting import isoflop_diagnostics as diag
 from scalinglaws.fitting.approach2 import OUTLIER_FLOOR, OUTLIER_SIGMAS, fit_approach2, fit_isoflop_profile
-from scalinglaws.runs import Run, Runs
-from scalinglaws.seed_noise import PooledSpread
+from scalinglaws.fitting.seed_noise import PooledSpread
 
 
 def _runs(budgets, sizes, loss_of):

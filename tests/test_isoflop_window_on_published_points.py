@@ -5,9 +5,9 @@ up to ~100x in N. Deterministic: fixed data, a fixed robust parabola fit."""
 import numpy as np
 import pytest
 
-from scalinglaws import constants
-from scalinglaws.chinchilla_data import load_chinchilla_points
+from scalinglaws.data.chinchilla_data import load_chinchilla_points
 from scalinglaws.fitting.approach2 import ISOFLOP_WINDOW, fit_approach2
+from scalinglaws.papers import constants
 
 
 @pytest.fixture(scope="module")

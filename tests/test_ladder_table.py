@@ -1,21 +1,21 @@
-"""The ladder table (scalinglaws.ladder_table): its first row is the book's fit of the cpu sweep,
+"""The ladder table (scalinglaws.sweeps.ladder_table): its first row is the book's fit of the cpu sweep,
 and every row recovers the law a synthetic sweep was drawn from."""
 
 import math
 
 import pytest
 
-from scalinglaws import ladder_table, tuned_sweep
-from scalinglaws.constants import ParametricFit
-from scalinglaws.laws import allocation_exponents
+from scalinglaws.papers.constants import ParametricFit
+from scalinglaws.papers.laws import allocation_exponents
+from scalinglaws.sweeps import ladder_table, tuned_sweep
 from synthetic_sweeps import synthetic_records
 
 LAW = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
 
 
 def test_the_first_row_is_the_fit_the_book_ran_on_the_cpu_sweep():
-    from scalinglaws.analysis import fit_sweep, load_sweep_runs
-    from scalinglaws.reference import sweep_results
+    from scalinglaws.data.committed_results import sweep_results
+    from scalinglaws.fitting.sweep_fits import fit_sweep, load_sweep_runs
 
     step = ladder_table.LADDER[0]
     assert step.sweep == "cpu" and step.options == ladder_table.PLAIN
@@ -79,13 +79,13 @@ def test_a_missing_sweep_or_seed_is_refused_by_name():
 
 
 def test_the_steps_split_into_committed_sweeps_and_pending_ones(monkeypatch):
-    from scalinglaws import reference
+    from scalinglaws.data import committed_results
 
-    monkeypatch.setattr(reference, "RESULTS_SHA256", {"cpu": "x", "tuned": "y"})
+    monkeypatch.setattr(committed_results, "RESULTS_SHA256", {"cpu": "x", "tuned": "y"})
     ready, pending = ladder_table.committed_steps()
     assert [step.sweep for step in pending] == ["tuned-untuned"]
     assert ready == [step for step in ladder_table.LADDER if step.sweep != "tuned-untuned"]
-    monkeypatch.setattr(reference, "RESULTS_SHA256", {"cpu": "x", "tuned": "y", "tuned-untuned": "z"})
+    monkeypatch.setattr(committed_results, "RESULTS_SHA256", {"cpu": "x", "tuned": "y", "tuned-untuned": "z"})
     assert ladder_table.committed_steps() == (list(ladder_table.LADDER), [])
 
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import constants as k
-from scalinglaws import laws
+from scalinglaws.papers import constants as k
+from scalinglaws.papers import laws
 
 
 @pytest.mark.parametrize(

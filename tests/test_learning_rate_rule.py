@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from scalinglaws import presets
-from scalinglaws.learning_rate_rule import LearningRateRule, best_learning_rates, fit_rule, pilot_records, pilot_rule
+from scalinglaws.sweeps import presets
+from scalinglaws.sweeps.learning_rate_rule import (LearningRateRule, best_learning_rates, fit_rule,
+                                                   pilot_records, pilot_rule)
 
 
 def record(n_params, lr, loss, diverged=False):

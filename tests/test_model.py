@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from scalinglaws.counting import TransformerShape, params_non_embedding, params_total
-from scalinglaws.model import GPT
+from scalinglaws.papers.counting import TransformerShape, params_non_embedding, params_total
+from scalinglaws.training.model import GPT
 
 SHAPES = [
     TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=128),

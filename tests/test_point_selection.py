@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scalinglaws import chinchilla_data
+from scalinglaws.data import chinchilla_data
 from scalinglaws.fitting import fit_approach3
 
 

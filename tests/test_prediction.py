@@ -1,13 +1,15 @@
-"""The held-out prediction (scalinglaws.prediction) against hand computations and Eq. 4."""
+"""The held-out prediction (scalinglaws.fitting.prediction) against hand computations and Eq. 4."""
 
 import dataclasses
 import math
 
 import pytest
 
-from scalinglaws import constants, counting, prediction, tuning
+from scalinglaws.fitting import prediction
 from scalinglaws.fitting.powerlaw import PowerLawFit
-from scalinglaws.laws import optimal_allocation, parametric_loss
+from scalinglaws.papers import constants, counting
+from scalinglaws.papers.laws import optimal_allocation, parametric_loss
+from scalinglaws.sweeps import tuning
 
 LAW = constants.BESIROGLU_REFIT
 LADDER = [tuning.head16_shape(n_layers) for n_layers in range(2, 11)]

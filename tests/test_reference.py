@@ -2,32 +2,32 @@
 
 import pytest
 
-from scalinglaws import download, reference
+from scalinglaws.data import download, committed_results
 
 
-@pytest.mark.parametrize("name", sorted(reference.RESULTS_SHA256))
+@pytest.mark.parametrize("name", sorted(committed_results.RESULTS_SHA256))
 def test_committed_results_match_their_recorded_sha256(name):
-    path = reference.sweep_results(name)
-    assert path == reference.CHECKOUT / "results" / name / "results.jsonl"
-    assert download.sha256_of(path) == reference.RESULTS_SHA256[name], (
-        f"results/{name}/results.jsonl changed: update RESULTS_SHA256 in scalinglaws/reference.py")
+    path = committed_results.sweep_results(name)
+    assert path == committed_results.CHECKOUT / "results" / name / "results.jsonl"
+    assert download.sha256_of(path) == committed_results.RESULTS_SHA256[name], (
+        f"results/{name}/results.jsonl changed: update RESULTS_SHA256 in scalinglaws/data/committed_results.py")
 
 
 def test_an_unknown_sweep_is_refused_with_the_names_there_are():
     with pytest.raises(ValueError, match="no committed results named 'gpu'; the book commits: cpu, pilot/lr, fixed-horizon, demo, demo-amd-epyc"):
-        reference.sweep_results("gpu")
+        committed_results.sweep_results("gpu")
 
 
 def test_without_a_checkout_the_file_is_fetched_by_url_and_hash(tmp_path, monkeypatch):
     """Opened alone (no checkout), the chapter downloads the same bytes; here from a mirror."""
     name = "demo"
-    source = reference.CHECKOUT / "results" / name / "results.jsonl"
-    url = f"{reference.RAW_URL}/results/{name}/results.jsonl"
+    source = committed_results.CHECKOUT / "results" / name / "results.jsonl"
+    url = f"{committed_results.RAW_URL}/results/{name}/results.jsonl"
     mirrored = tmp_path / "mirror" / download.relative_path(url)
     mirrored.parent.mkdir(parents=True)
     mirrored.write_bytes(source.read_bytes())
-    monkeypatch.setattr(reference, "CHECKOUT", tmp_path / "no-checkout")
+    monkeypatch.setattr(committed_results, "CHECKOUT", tmp_path / "no-checkout")
     monkeypatch.setenv(download.MIRROR_ENV, str(tmp_path / "mirror"))
     monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "cache"))
-    fetched = reference.sweep_results(name)
+    fetched = committed_results.sweep_results(name)
     assert fetched.read_bytes() == source.read_bytes() and fetched.is_relative_to(tmp_path / "cache")

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from scalinglaws.reproduction import check_within, largest_difference
+from scalinglaws.book.reproduction import check_within, largest_difference
 
 
 def test_largest_difference_of_scalars_sequences_and_mappings():
@@ -44,8 +44,8 @@ def test_a_nan_loss_fails_the_check_however_wide_the_tolerance():
 
 def test_the_committed_demo_on_two_processors_is_one_grid_that_drifted_apart():
     """results/demo (Intel Xeon) and results/demo-amd-epyc: same runs, losses up to 0.102 apart (its README)."""
-    from scalinglaws.reference import sweep_results
-    from scalinglaws.results import load_results
+    from scalinglaws.data.committed_results import sweep_results
+    from scalinglaws.data.results import load_results
 
     (xeon_header, xeon), (epyc_header, epyc) = (load_results(sweep_results(name)) for name in ("demo", "demo-amd-epyc"))
     assert xeon_header["grid_hash"] == epyc_header["grid_hash"]

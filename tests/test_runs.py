@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws.runs import BUDGET_TOLERANCE, Run, Runs, group_budgets, read_runs_csv, write_runs_csv
+from scalinglaws.data.runs import BUDGET_TOLERANCE, Run, Runs, group_budgets, read_runs_csv, write_runs_csv
 
 
 def make_run(**changes):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from scalinglaws.constants import COSINE_FINAL_LR_FRACTION
-from scalinglaws.schedule import learning_rate, warmup_steps_for
+from scalinglaws.papers.constants import COSINE_FINAL_LR_FRACTION
+from scalinglaws.training.schedule import learning_rate, warmup_steps_for
 
 PEAK, TOTAL, WARMUP = 3e-3, 1000, 50
 
@@ -49,7 +49,7 @@ def test_bad_arguments_are_refused(step, total, warmup):
 
 # --- warmup-stable-decay (Hagele et al. 2024) -------------------------------------------------
 
-from scalinglaws.schedule import COOLDOWN_SHAPES, cooldown_steps_for, wsd_learning_rate  # noqa: E402
+from scalinglaws.training.schedule import COOLDOWN_SHAPES, cooldown_steps_for, wsd_learning_rate  # noqa: E402
 
 
 def wsd(total=TOTAL, warmup=WARMUP, cooldown=200, shape="1-sqrt"):

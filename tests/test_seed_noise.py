@@ -1,12 +1,12 @@
-"""Seed means, pooled seed spread and seed resampling (scalinglaws.seed_noise) against known truth."""
+"""Seed means, pooled seed spread and seed resampling (scalinglaws.fitting.seed_noise) against known truth."""
 
 import math
 
 import numpy as np
 import pytest
 
-from scalinglaws import seed_noise
-from scalinglaws.results import records_to_runs
+from scalinglaws.data.results import records_to_runs
+from scalinglaws.fitting import seed_noise
 
 
 def record(budget, params, seed, loss, lr=1e-3, curve=None):

@@ -1,5 +1,5 @@
 """Sweeps in parallel: two sweeps into one results file (the second is refused), and a grid
-split with --shard K/N between processes that share one directory, read back as one sweep."""
+split with --shard K/N between processes that share one directory, read back as one runner."""
 
 import json
 import subprocess
@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from scalinglaws import cli, sweep
-from scalinglaws.grid import build_grid
-from scalinglaws.presets import PRESETS
-from scalinglaws.results import DamagedResultsError, ResultsMismatchError, Shard, load_results, results_to_runs
+from scalinglaws import cli
+from scalinglaws.data.results import (DamagedResultsError, ResultsMismatchError, Shard, load_results,
+                                      results_to_runs)
+from scalinglaws.sweeps import runner
+from scalinglaws.sweeps.grid import build_grid
+from scalinglaws.sweeps.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
 GRID = build_grid(SMOKE)
@@ -62,7 +64,7 @@ def test_two_sweeps_into_one_directory_one_trains_and_the_other_is_refused_at_on
 def test_each_shard_trains_its_positions_into_its_own_file(parallel):
     _, sharded, outcomes = parallel
     assert (outcomes["1/2"][1], outcomes["2/2"][1]) == (0, 0), outcomes
-    full = sweep.header_for("smoke", SMOKE.description, GRID)
+    full = runner.header_for("smoke", SMOKE.description, GRID)
     for shard in (Shard(1, 2), Shard(2, 2)):
         header, records = load_results(sharded / f"results.shard-{shard.index}-of-2.jsonl")
         assert header["shard"] == str(shard) and header["grid_hash"] == full["grid_hash"]
@@ -88,7 +90,7 @@ def test_the_shards_read_together_are_the_unsharded_sweep_to_the_last_bit(parall
 def test_the_shared_readme_counts_every_shard(parallel):
     _, sharded, _ = parallel
     readme = (sharded / "README.md").read_text().splitlines()
-    assert readme[0] == sweep.README_MARK and "6 of 6 runs finished: complete." in readme
+    assert readme[0] == runner.README_MARK and "6 of 6 runs finished: complete." in readme
     assert [row.split(":")[0] for row in readme if row.startswith("- ")] == [
         "- `results.shard-1-of-2.jsonl`", "- `results.shard-2-of-2.jsonl`"]
 
@@ -150,7 +152,7 @@ def write_shard(directory: Path, shard: Shard, header: dict, run_ids: list[str])
 
 
 def test_a_directory_of_shards_reads_as_one_grid(tmp_path):
-    header = sweep.header_for("smoke", SMOKE.description, GRID)
+    header = runner.header_for("smoke", SMOKE.description, GRID)
     ids = [spec.run_id for spec in GRID]
     first = write_shard(tmp_path, Shard(1, 2), header, ids[0::2])
     write_shard(tmp_path, Shard(2, 2), header, ids[1::2])
@@ -161,7 +163,7 @@ def test_a_directory_of_shards_reads_as_one_grid(tmp_path):
 
 
 def test_shards_of_two_grids_are_refused(tmp_path):
-    header = sweep.header_for("smoke", SMOKE.description, GRID)
+    header = runner.header_for("smoke", SMOKE.description, GRID)
     write_shard(tmp_path, Shard(1, 2), header, [])
     write_shard(tmp_path, Shard(2, 2), {**header, "grid_hash": "0" * 16}, [])
     with pytest.raises(ResultsMismatchError) as raised:
@@ -173,7 +175,7 @@ def test_shards_of_two_grids_are_refused(tmp_path):
 
 
 def test_a_run_in_two_files_of_a_directory_is_refused(tmp_path):
-    header = sweep.header_for("smoke", SMOKE.description, GRID)
+    header = runner.header_for("smoke", SMOKE.description, GRID)
     first = write_shard(tmp_path, Shard(1, 2), header, [GRID[0].run_id])
     second = write_shard(tmp_path, Shard(2, 2), header, [GRID[0].run_id])
     with pytest.raises(DamagedResultsError) as raised:

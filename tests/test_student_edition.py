@@ -1,6 +1,6 @@
 """The student edition: every exercise, no solution, by any route a student can take.
 
-A solution is found here independently of ``scalinglaws.student_edition``: as the text from
+A solution is found here independently of ``scalinglaws.book.student_edition``: as the text from
 a line ```` ```{solution} ```` to the next line that closes the fence, which is how every
 chapter writes them. Its fingerprints are the runs of plain words on its lines (no TeX,
 code or markup), which survive rendering to HTML and JSON unchanged. The teacher's build
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scalinglaws import student_edition
+from scalinglaws.book import student_edition
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())

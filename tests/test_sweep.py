@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from scalinglaws import counting, provenance, sweep
-from scalinglaws.grid import build_grid, committed_record, run_spec
-from scalinglaws.presets import CPU_LADDER, PRESETS, get_preset
-from scalinglaws.results import ResultsMismatchError, load_results, results_to_runs
-from scalinglaws.sweep import run_sweep
+from scalinglaws.data.results import ResultsMismatchError, load_results, results_to_runs
+from scalinglaws.papers import counting
+from scalinglaws.sweeps import runner
+from scalinglaws.sweeps.grid import build_grid, committed_record, run_spec
+from scalinglaws.sweeps.presets import CPU_LADDER, PRESETS, get_preset
+from scalinglaws.sweeps.runner import run_sweep
+from scalinglaws.training import provenance
 
 SMOKE_IDS = {spec.run_id for spec in build_grid(PRESETS["smoke"])}
 
@@ -37,7 +39,7 @@ def killed_and_resumed(tmp_path_factory):
     """Start the smoke sweep, kill -9 its process group after the first finished run, rerun it."""
     out = tmp_path_factory.mktemp("smoke")
     path = out / "results.jsonl"
-    stderr = tmp_path_factory.mktemp("logs") / "first-sweep.stderr"
+    stderr = tmp_path_factory.mktemp("logs") / "first-runner.stderr"
     with open(stderr, "wb") as log:
         process = subprocess.Popen(sweep_command(out), start_new_session=True, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 300
@@ -171,7 +173,7 @@ def test_cpu_preset_spans_two_decades_with_six_sizes_per_budget():
 
 
 def test_gpu_preset_reaches_two_decades_beyond_cpu_within_four_epochs():
-    from scalinglaws.presets import GPU_MAX_EPOCHS, GUTENBERG409_TRAIN_BYTES
+    from scalinglaws.sweeps.presets import GPU_MAX_EPOCHS, GUTENBERG409_TRAIN_BYTES
 
     gpu, cpu = PRESETS["gpu"], PRESETS["cpu"]
     assert max(gpu.budgets) >= 100 * max(cpu.budgets) and gpu.corpus == "gutenberg409"
@@ -190,7 +192,7 @@ def test_fixed_horizon_preset_is_the_cpu_grid_with_one_cosine_cycle_for_all():
         assert plain.config.cycle_steps == plain.config.steps
         cycle_tokens = stretched.config.cycle_steps * stretched.config.tokens_per_step
         assert horizon <= cycle_tokens < horizon + stretched.config.tokens_per_step
-    assert sweep.header_for("fixed-horizon", "", fixed)["grid_hash"] == "a89c5691510edadd"
+    assert runner.header_for("fixed-horizon", "", fixed)["grid_hash"] == "a89c5691510edadd"
 
 
 def test_batch_rule_gives_the_small_budgets_more_steps():
@@ -208,9 +210,9 @@ def test_zero_jobs_is_refused(tmp_path):
 
 
 def test_a_diverged_run_is_recorded_kept_and_flagged(tmp_path):
-    from scalinglaws.grid import RunSpec
-    from scalinglaws.sweep import run_specs
-    from scalinglaws.train import TrainConfig
+    from scalinglaws.sweeps.grid import RunSpec
+    from scalinglaws.sweeps.runner import run_specs
+    from scalinglaws.training.train import TrainConfig
 
     shape = counting.TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=32)
     absurd = TrainConfig(shape=shape, steps=100, batch_size=4, peak_lr=50.0, eval_sequences=8, n_eval_points=4)
@@ -227,7 +229,7 @@ def test_a_diverged_run_is_recorded_kept_and_flagged(tmp_path):
 
 
 def test_records_table_lists_runs_by_budget_then_size():
-    from scalinglaws.results import format_records_table
+    from scalinglaws.data.results import format_records_table
 
     record = dict(budget=1e12, shape=dict(n_layers=1, d_model=32), params_total=25056, batch_size=16,
                   learning_rate=0.012, tokens=6651904, steps=3248, diverged=False, final_loss=1.85484,
@@ -242,7 +244,7 @@ def test_every_record_names_the_commit_loaded_when_the_sweep_started(tmp_path, m
     """A checkout that moves on during a long sweep must not relabel the runs' code."""
     commits = iter(f"commit-{i}" for i in range(100))
     monkeypatch.setattr(provenance, "git_commit", lambda: next(commits))
-    path = sweep.run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
+    path = runner.run_sweep("smoke", out_dir=tmp_path, jobs=1, progress=False)
     _, records = load_results(path)
     assert len(records) == len(SMOKE_IDS)
     assert {record["versions"]["scalinglaws"] for record in records} == {"commit-0"}
@@ -253,13 +255,13 @@ def test_the_command_recorded_from_a_notebook_names_no_kernel_file(monkeypatch):
     assert provenance.command_line() == "run_sweep(...) in a Jupyter notebook"
     monkeypatch.setattr(sys, "argv", ["/somewhere/scalinglaws/__main__.py", "sweep", "--preset", "cpu"])
     assert provenance.command_line() == "python -m scalinglaws sweep --preset cpu"
-    module = Path(provenance.__file__).resolve().with_name("tuning.py")  # python -m scalinglaws.tuning run
+    module = Path(provenance.__file__).resolve().parents[1] / "sweeps" / "tuning.py"  # python -m scalinglaws.sweeps.tuning run
     monkeypatch.setattr(sys, "argv", [str(module), "run"])
-    assert provenance.command_line() == "python -m scalinglaws.tuning run"
+    assert provenance.command_line() == "python -m scalinglaws.sweeps.tuning run"
 
 
 def test_a_cpu_run_records_the_processor_model_where_linux_names_it():
-    from scalinglaws.train import Engine
+    from scalinglaws.training.train import Engine
 
     name = provenance.device_name(Engine(device="cpu"))
     assert name and name != "cpu"
@@ -312,5 +314,5 @@ def test_committed_record_finds_the_run_only_with_identical_settings():
 def test_every_committed_sweep_is_still_its_presets_grid(name):
     """Resuming or extending the committed results/ needs the same run ids and settings hashes."""
     committed, _ = load_results(f"results/{name}/results.jsonl")
-    now = sweep.header_for(name, "", build_grid(get_preset(name)))
+    now = runner.header_for(name, "", build_grid(get_preset(name)))
     assert (now["grid_hash"], now["runs"]) == (committed["grid_hash"], committed["runs"])

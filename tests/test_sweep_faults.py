@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from scalinglaws import cli, corpus, sweep
-from scalinglaws.grid import build_grid
-from scalinglaws.presets import PRESETS
-from scalinglaws.results import DamagedResultsError, load_results, repair
+from scalinglaws import cli
+from scalinglaws.data import corpus
+from scalinglaws.data.results import DamagedResultsError, load_results, repair
+from scalinglaws.sweeps import runner
+from scalinglaws.sweeps.grid import build_grid
+from scalinglaws.sweeps.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
 GRID = build_grid(SMOKE)
-HEADER = sweep.header_for("smoke", SMOKE.description, GRID)
+HEADER = runner.header_for("smoke", SMOKE.description, GRID)
 CHEAPEST = min(GRID, key=lambda spec: spec.flops)
 
 
@@ -169,19 +171,19 @@ def test_a_full_disk_leaves_a_line_cut_short_that_the_next_run_repairs(tmp_path,
     others = [spec for spec in GRID if spec is not CHEAPEST]
     path = fake_results(tmp_path, others)
     before = path.read_bytes()
-    real_append = sweep.append_record
+    real_append = runner.append_record
 
     def disk_full(target, record):  # what os.write does when the disk fills mid-line
         with open(target, "ab") as handle:
             handle.write(line(record)[:100])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(sweep, "append_record", disk_full)
+    monkeypatch.setattr(runner, "append_record", disk_full)
     status, err, _ = sweep_cli(capsys, "--out", str(tmp_path), "--jobs", "1")
     assert (status, err[-1]) == (2, f"error: {path}: No space left on device (recording a finished run)")
     assert path.read_bytes().startswith(before) and len(path.read_bytes()) == len(before) + 100
 
-    monkeypatch.setattr(sweep, "append_record", real_append)
+    monkeypatch.setattr(runner, "append_record", real_append)
     status, err, out = sweep_cli(capsys, "--out", str(tmp_path), "--jobs", "1")
     assert status == 0 and out == f"results: {path}\n"
     assert f"resuming preset 'smoke' in {tmp_path}: 5 of 6 runs finished, 1 to train" in err
@@ -189,7 +191,7 @@ def test_a_full_disk_leaves_a_line_cut_short_that_the_next_run_repairs(tmp_path,
     assert after.startswith(before) and after.count(b"\n") == before.count(b"\n") + 1
     assert load_results(path)[1][-1]["run_id"] == CHEAPEST.run_id
     readme = (tmp_path / "README.md").read_text().splitlines()
-    assert readme[0] == sweep.README_MARK and "6 of 6 runs finished: complete." in readme
+    assert readme[0] == runner.README_MARK and "6 of 6 runs finished: complete." in readme
 
 
 # --------------------------------------------------------------------------------------
@@ -205,15 +207,15 @@ def test_a_finished_sweep_says_so_and_writes_nothing(tmp_path, capsys, monkeypat
     status, err, out = sweep_cli(capsys)
     assert (status, out) == (0, "results: sweeps/smoke/results.jsonl\n")
     assert err == ["all 6 runs of preset 'smoke' are already finished in sweeps/smoke: nothing to train"]
-    assert sweep.run_sweep("smoke", progress=False) == Path("sweeps/smoke/results.jsonl")
+    assert runner.run_sweep("smoke", progress=False) == Path("sweeps/smoke/results.jsonl")
     assert snapshot(tmp_path / "sweeps" / "smoke") == before
 
 
 def test_the_readme_says_how_far_the_sweep_got_and_how_to_resume(tmp_path):
     fake_results(tmp_path, GRID[:4])
-    assert sweep.write_readme(tmp_path)
+    assert runner.write_readme(tmp_path)
     assert (tmp_path / "README.md").read_text() == "\n".join([
-        "<!-- written by scalinglaws.sweep; edits are overwritten -->",
+        "<!-- written by scalinglaws.sweeps.runner; edits are overwritten -->",
         "# Sweep of preset `smoke`",
         "",
         SMOKE.description,
@@ -225,18 +227,18 @@ def test_the_readme_says_how_far_the_sweep_got_and_how_to_resume(tmp_path):
         "",
         "To resume, run the same command again: finished runs are skipped, and a run cut off",
         "mid-way is trained again. Each line of a results file after its header is one",
-        "finished run (see `scalinglaws.results`).",
+        "finished run (see `scalinglaws.data.results`).",
         "",
     ])
     fake_results(tmp_path, GRID)
-    assert sweep.write_readme(tmp_path)
+    assert runner.write_readme(tmp_path)
     assert "6 of 6 runs finished: complete." in (tmp_path / "README.md").read_text().splitlines()
 
 
 def test_a_hand_written_readme_is_never_overwritten(tmp_path):
     fake_results(tmp_path, GRID[:4])
     (tmp_path / "README.md").write_text("# The committed demo sweep\n\nWritten by hand.\n")
-    assert not sweep.write_readme(tmp_path)
+    assert not runner.write_readme(tmp_path)
     assert (tmp_path / "README.md").read_text() == "# The committed demo sweep\n\nWritten by hand.\n"
 
 
@@ -285,10 +287,10 @@ def cpu_seconds(pid: int) -> float:
 #: Two runs of a micro model, each minutes long: an orphaned worker would train on for minutes
 #: (a smoke run ends within a second, and an idle orphan exits at its task queue's end anyway).
 LONG_RUNS = """
-from scalinglaws.counting import TransformerShape
-from scalinglaws.grid import RunSpec
-from scalinglaws.sweep import run_specs
-from scalinglaws.train import TrainConfig
+from scalinglaws.papers.counting import TransformerShape
+from scalinglaws.sweeps.grid import RunSpec
+from scalinglaws.sweeps.runner import run_specs
+from scalinglaws.training.train import TrainConfig
 shape = TransformerShape(n_layers=1, d_model=8, n_heads=1, n_ctx=32)
 specs = [RunSpec(budget=1e8, corpus="shakespeare", config=TrainConfig(
     shape=shape, steps=300_000, batch_size=4, peak_lr=1e-2, seed=seed, eval_sequences=8, n_eval_points=2))
@@ -327,7 +329,7 @@ def test_kill_9_of_the_parent_takes_its_training_workers_with_it(tmp_path):
 def test_without_prctl_a_worker_exits_once_its_parent_is_gone(monkeypatch):
     """The fallback elsewhere than Linux: poll the parent's pid, exit when we were adopted."""
     parents = iter([4242, 4242, 1])
-    monkeypatch.setattr(sweep.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(runner.os, "getppid", lambda: next(parents))
     exits = []
-    sweep._exit_when_orphaned(4242, interval=0, exit=exits.append)
+    runner._exit_when_orphaned(4242, interval=0, exit=exits.append)
     assert exits == [1] and next(parents, None) is None  # polled until the pid changed, then exited

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import constants as k
-from scalinglaws import laws, table_a3
+from scalinglaws.papers import constants as k
+from scalinglaws.papers import laws, table_a3
 
 FITS = (k.CHINCHILLA_PRINTED, k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scalinglaws.text_table import format_table, side_by_side
+from scalinglaws.papers.tables import format_table, side_by_side
 
 
 def test_format_table_aligns_columns_and_rejects_ragged_rows():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from scalinglaws.corpus import load_tokens
-from scalinglaws.counting import TransformerShape
-from scalinglaws.train import Engine, TrainConfig, eval_schedule, train, validation_windows
+from scalinglaws.data.corpus import load_tokens
+from scalinglaws.papers.counting import TransformerShape
+from scalinglaws.training.train import Engine, TrainConfig, eval_schedule, train, validation_windows
 
 SHAPE = TransformerShape(n_layers=1, d_model=32, n_heads=4, n_ctx=64)
 
@@ -94,8 +94,8 @@ def test_validation_subset_is_fixed_and_spread_over_the_split():
 
 def test_schedule_steps_plans_a_longer_cosine_cycle(shakespeare, monkeypatch):
     """Hoffmann et al. 2022, App. B: the cycle may be planned for more steps than the run takes."""
-    from scalinglaws import train as train_module
-    from scalinglaws.schedule import learning_rate
+    from scalinglaws.training import train as train_module
+    from scalinglaws.training.schedule import learning_rate
 
     used = []
 
@@ -131,19 +131,19 @@ def test_a_cycle_shorter_than_the_run_is_refused():
 def test_schedule_steps_leaves_existing_settings_hashes_unchanged():
     """A config without schedule_steps hashes as before the field existed, so the cpu sweep
     started before it (results/cpu/results.jsonl, header grid_hash) still resumes."""
-    from scalinglaws import sweep
-    from scalinglaws.grid import build_grid
-    from scalinglaws.presets import get_preset
+    from scalinglaws.sweeps import runner
+    from scalinglaws.sweeps.grid import build_grid
+    from scalinglaws.sweeps.presets import get_preset
 
     assert "schedule_steps" not in config().to_dict()
     assert config(schedule_steps=120).to_dict()["schedule_steps"] == 120
     for preset, grid_hash in [("cpu", "91ec0ac2009a1125"), ("demo", "82866b490b391429")]:
         specs = build_grid(get_preset(preset))
-        assert sweep.header_for(preset, "", specs)["grid_hash"] == grid_hash
+        assert runner.header_for(preset, "", specs)["grid_hash"] == grid_hash
 
 
 def test_train_model_returns_the_model_whose_loss_train_reports(shakespeare):
-    from scalinglaws.train import train_model
+    from scalinglaws.training.train import train_model
 
     settings = config(steps=30, n_eval_points=2)
     model, result = train_model(settings, *shakespeare, Engine())
@@ -159,8 +159,8 @@ def test_wsd_config_settings_and_refusals():
     a cooldown outside (0, 1), a cooldown on a cosine run or a warmup past the cooldown is refused."""
     from dataclasses import replace
 
-    from scalinglaws.counting import TransformerShape
-    from scalinglaws.train import TrainConfig
+    from scalinglaws.papers.counting import TransformerShape
+    from scalinglaws.training.train import TrainConfig
 
     cosine = TrainConfig(shape=TransformerShape(1, 8, 1, n_ctx=16), steps=100, batch_size=2, peak_lr=1e-3)
     wsd = replace(cosine, schedule="wsd")

@@ -1,9 +1,12 @@
-"""The reference sweep's grid (scalinglaws.tuned_sweep): the promises of its docstring, checked."""
+"""The reference sweep's grid (scalinglaws.sweeps.tuned_sweep): the promises of its docstring, checked."""
 
 import pytest
 
-from scalinglaws import constants, counting, seed_noise, tuned_sweep, tuning, wsd_plan
-from scalinglaws.learning_rate_rule import LearningRateRule
+from scalinglaws.fitting import seed_noise
+from scalinglaws.papers import constants, counting
+from scalinglaws.sweeps import tuned_sweep, tuning
+from scalinglaws.sweeps.learning_rate_rule import LearningRateRule
+from scalinglaws.training import wsd_plan
 from synthetic_sweeps import RECIPE, synthetic_records
 
 
@@ -30,7 +33,7 @@ def test_every_run_id_is_unique_and_names_its_budget_to_three_figures(specs):
 
 
 def test_the_train_split_size_is_the_corpus_s():
-    from scalinglaws.corpus import corpus_info
+    from scalinglaws.data.corpus import corpus_info
     assert corpus_info("default")["bytes"]["train"] == tuned_sweep.DEFAULT_TRAIN_BYTES
 
 
@@ -74,7 +77,7 @@ def test_the_recipe_sets_lr_beta2_and_the_decay_timescale():
 
 
 def test_the_heldout_runs_are_the_predicted_pair_at_3x_the_sweep_s_largest_budget():
-    from scalinglaws import prediction
+    from scalinglaws.fitting import prediction
     from scalinglaws.fitting.powerlaw import PowerLawFit
     assert tuned_sweep.HELDOUT_BUDGET >= 3 * max(tuned_sweep.BUDGETS)
     ladder = [tuning.head16_shape(n) for n in tuned_sweep.HELDOUT_LAYERS]
@@ -96,8 +99,8 @@ def test_the_sweep_s_fits_recover_the_exponent_of_the_law_its_runs_were_drawn_fr
     Approach 1's tolerance is the widest on purpose: its envelope can only elect one of five sizes
     2-2.7x apart over an 8x span of budgets, and on these records (seeds 0-2 of the noise) it reads
     0.43-0.44 for the true 0.50: a property of the grid, which the book must state with its number."""
-    from scalinglaws.constants import ParametricFit
-    from scalinglaws.laws import allocation_exponents, optimal_allocation
+    from scalinglaws.papers.constants import ParametricFit
+    from scalinglaws.papers.laws import allocation_exponents, optimal_allocation
     law = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
     a_true, _ = allocation_exponents(law)
     n_small, _ = optimal_allocation(law, tuned_sweep.BUDGETS[0])
@@ -122,7 +125,7 @@ def test_the_untuned_recipe_is_the_cpu_preset_s():
 
 
 def test_a_prediction_from_the_fits_of_a_synthetic_sweep_trains_a_ladder_shape(tmp_path):
-    from scalinglaws.constants import ParametricFit
+    from scalinglaws.papers.constants import ParametricFit
     law = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
     fits = tuned_sweep.fit_sweep_records(synthetic_records(law), n_bootstrap=2)
     p = tuned_sweep.predict_from(fits)
@@ -147,7 +150,7 @@ def test_a_bad_seed_count_is_refused_by_value(value):
 
 def test_the_description_names_the_seeds_and_weight_decay_each_grid_trains_with():
     """The committed header's line is reproduced; the untuned grid's says one seed and a fixed wd."""
-    from scalinglaws.results import load_results
+    from scalinglaws.data.results import load_results
 
     header, _ = load_results(tuned_sweep.OUT)
     assert header["description"] == tuned_sweep.description(tuned_sweep.tuned_recipe())

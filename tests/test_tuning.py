@@ -1,10 +1,12 @@
-"""The tuning grid and its selection criterion (scalinglaws.tuning), against known ground truth."""
+"""The tuning grid and its selection criterion (scalinglaws.sweeps.tuning), against known ground truth."""
 
 import math
 
 import pytest
 
-from scalinglaws import counting, tuning, wsd_plan
+from scalinglaws.papers import counting
+from scalinglaws.sweeps import tuning
+from scalinglaws.training import wsd_plan
 
 #: Ground truth of the synthetic records: lr*(N) = 0.003 (N / 1e5)^-0.45, inside the grid at every size.
 TRUE_LR_AT_100K, TRUE_EXPONENT = 0.003, 0.45
@@ -112,7 +114,7 @@ def test_the_upper_extension_continues_the_grid_by_factors_of_2_with_new_run_ids
 
 
 def test_the_committed_rule_is_the_fit_of_the_committed_tuning_records():
-    """results/tuning/rule.json (written by `python -m scalinglaws.tuning write-rule`) is what the
+    """results/tuning/rule.json (written by `python -m scalinglaws.sweeps.tuning write-rule`) is what the
     criterion gives on the 120 committed runs; a least-squares line may differ in its last bits
     between processors' LAPACK, hence rel=1e-12."""
     records = tuning.committed_records()
@@ -124,7 +126,7 @@ def test_the_committed_rule_is_the_fit_of_the_committed_tuning_records():
 
 
 def test_the_tuned_sweep_trains_with_the_committed_rule_to_two_figures():
-    from scalinglaws import tuned_sweep
+    from scalinglaws.sweeps import tuned_sweep
 
     recipe, rule = tuned_sweep.tuned_recipe(), tuning.read_rule()
     assert recipe.lr_rule == rule.lr_rule.rounded(2) and recipe.beta2 == rule.beta2
@@ -139,7 +141,7 @@ def test_a_damaged_rule_file_is_refused_with_its_path(tmp_path):
 
 def test_the_grid_s_description_is_the_committed_header_s():
     """DESCRIPTION prints the pilot rule it is centred on; the committed header must still match it."""
-    from scalinglaws.results import load_results
+    from scalinglaws.data.results import load_results
 
     header, _ = load_results(tuning.OUT)
     assert header["description"] == tuning.DESCRIPTION

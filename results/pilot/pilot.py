@@ -16,12 +16,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from scalinglaws import counting
-from scalinglaws.grid import RunSpec, build_grid, steps_for_budget
-from scalinglaws.presets import CPU_LR_RULE, PRESETS, Preset
-from scalinglaws.results import format_records_table, load_results, results_to_runs
-from scalinglaws.sweep import run_specs
-from scalinglaws.train import TrainConfig
+from scalinglaws.papers import counting
+from scalinglaws.sweeps.grid import RunSpec, build_grid, steps_for_budget
+from scalinglaws.sweeps.presets import CPU_LR_RULE, PRESETS, Preset
+from scalinglaws.data.results import format_records_table, load_results, results_to_runs
+from scalinglaws.sweeps.runner import run_specs
+from scalinglaws.training.train import TrainConfig
 
 HERE = Path(__file__).resolve().parent
 CORPUS, EVAL_SEQUENCES, EVAL_POINTS = "default", 256, 14
@@ -91,7 +91,7 @@ def report() -> None:
 
 def cpu_rule_runs():
     """The pilot runs that follow the cpu preset's rules: batch 8 below 3e12, batch 16 at 3e12 and 1e13."""
-    from scalinglaws.runs import Runs
+    from scalinglaws.data.runs import Runs
 
     runs = list(results_to_runs(HERE / "isoflop_batch8" / "results.jsonl"))
     runs += [run for run in results_to_runs(HERE / "isoflop" / "results.jsonl") if run.budget == 3e12]

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import laws
+from scalinglaws.papers import laws
 
 
 def positive_float(text: str) -> float:
@@ -76,15 +76,15 @@ def is_sweep_results(path: Path) -> bool:
 
 def read_fit_input(path: Path):
     """The runs `fit` reads from ``path``: sweep results (:func:`results.results_to_runs`) or a CSV."""
-    from .results import results_to_runs
-    from .runs import read_runs_csv
+    from scalinglaws.data.results import results_to_runs
+    from scalinglaws.data.runs import read_runs_csv
 
     return results_to_runs(path) if is_sweep_results(path) else read_runs_csv(path)
 
 
 def run_fit(args: argparse.Namespace) -> int:
     """Print the fit report; exit status 2 when no approach could be fitted, 0 otherwise."""
-    from .fitting import fit_all
+    from scalinglaws.fitting import fit_all
 
     report = fit_all(read_fit_input(args.runs), n_bootstrap=args.bootstrap, seed=args.seed)
     print(report.format())
@@ -96,16 +96,16 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_sweep_command(args: argparse.Namespace) -> None:
-    from .sweep import run_sweep
+    from scalinglaws.sweeps.runner import run_sweep
 
     path = run_sweep(args.preset, out_dir=args.out, jobs=args.jobs, shard=args.shard)
     print(f"results: {path}")
 
 
 def run_plan_command(args: argparse.Namespace) -> None:
-    from . import wsd_plan
-    from .grid import build_grid
-    from .presets import get_preset
+    from scalinglaws.sweeps.grid import build_grid
+    from scalinglaws.sweeps.presets import get_preset
+    from scalinglaws.training import wsd_plan
 
     specs = build_grid(get_preset(args.preset))
     if all(spec.config.schedule == "cosine" for spec in specs):
@@ -116,7 +116,7 @@ def run_plan_command(args: argparse.Namespace) -> None:
 
 def shard_argument(text: str):
     """``--shard K/N`` as a :class:`results.Shard`; anything else is a usage error."""
-    from .results import Shard
+    from scalinglaws.data.results import Shard
 
     try:
         return Shard.parse(text)
@@ -131,7 +131,7 @@ class PresetHelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.dest != "preset":
             return super()._get_help_string(action)
-        from .presets import PRESETS
+        from scalinglaws.sweeps.presets import PRESETS
 
         return f"{action.help}, one of: {', '.join(PRESETS)}"
 

@@ -25,7 +25,7 @@ Finished runs only (``finished_only=True``). A point part-way through a cosine r
 finished run of that length: the learning rate has not decayed yet, so the curve overstates the
 loss a run planned to stop there would reach (Hoffmann et al. 2022, Appendix A, Figure A1).
 Where every size was trained to several lengths (separate runs, or the cooldown branches of one
-warmup-stable-decay run, :mod:`scalinglaws.wsd_plan`), :func:`finished_runs_as_curves` makes
+warmup-stable-decay run, :mod:`scalinglaws.training.wsd_plan`), :func:`finished_runs_as_curves` makes
 each size's curve of its finished runs' final losses alone, and the envelope is taken over
 those curves, unsmoothed and with nothing dropped as warmup.
 """
@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import constants
-from ..runs import Run, Runs
-from .powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
+from scalinglaws.data.runs import Run, Runs
+from scalinglaws.fitting.powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
+from scalinglaws.papers import constants
 
 SMOOTHING_WINDOW = 5
 EARLY_FRACTION = 0.10
@@ -93,7 +93,7 @@ def finished_runs_as_curves(runs: Runs) -> Runs:
         tokens = [run.tokens for run in members]
         if len(set(tokens)) != len(tokens):
             raise ValueError(f"the runs {[run.name for run in members]} of N={params:,.0f} repeat a length: "
-                             "average their seeds first (scalinglaws.seed_noise.seed_mean_records)")
+                             "average their seeds first (scalinglaws.fitting.seed_noise.seed_mean_records)")
         last = members[-1]
         curves.append(Run(name=f"N={params:,.0f}: {len(members)} finished runs", params=params, tokens=last.tokens,
                           flops=last.flops * 1.0, loss=last.loss, curve_tokens=np.array(tokens),

@@ -13,7 +13,7 @@ three-to-six-point parabola anywhere. So each profile is fitted robustly:
    already gives a far-off point only a square-root pull;
 2. points whose residual from that fit exceeds ``OUTLIER_SIGMAS`` standard deviations are
    outliers: the measured seed standard deviation of the budget's runs when the caller knows it
-   (``outlier_sd``, :func:`scalinglaws.seed_noise.pooled_seed_sd`), else a robust estimate from
+   (``outlier_sd``, :func:`scalinglaws.fitting.seed_noise.pooled_seed_sd`), else a robust estimate from
    the residuals (1.4826 x the median absolute residual, floored at 0.1% of the median loss),
    which from six points can be so small that it rejects ordinary seed noise;
 3. an ordinary least-squares parabola through the remaining points (when at least 3 distinct
@@ -38,8 +38,9 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from ..runs import Runs
-from .powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
+
+from scalinglaws.data.runs import Runs
+from scalinglaws.fitting.powerlaw import AllocationExponents, FitFailure, PowerLawFit, fit_power_law
 
 #: Sizes needed per budget to fit a parabola, and budgets needed to fit a power law.
 MIN_SIZES_PER_BUDGET = 3

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
-from .. import constants
-from ..constants import ParametricFit
-from ..laws import allocation_exponents
-from ..runs import Runs
-from .lbfgs import (FTOL_REACHED, GTOL_REACHED, LINE_SEARCH_FAILED, MAXFUN_REACHED, MAXITER_REACHED,
-                    STATUS_NAMES, BatchedResult, minimize_batched)
-from .powerlaw import FitFailure
+from scalinglaws.data.runs import Runs
+from scalinglaws.fitting.lbfgs import (FTOL_REACHED, GTOL_REACHED, LINE_SEARCH_FAILED, MAXFUN_REACHED,
+                                       MAXITER_REACHED, STATUS_NAMES, BatchedResult, minimize_batched)
+from scalinglaws.fitting.powerlaw import FitFailure
+from scalinglaws.papers import constants
+from scalinglaws.papers.constants import ParametricFit
+from scalinglaws.papers.laws import allocation_exponents
 
 #: Parameter order of every array in this module: the LSE form of Hoffmann Eq. 2 / D.2.
 PARAMETER_NAMES = ("a", "b", "e", "alpha", "beta")
@@ -171,12 +171,12 @@ class Approach3Fit(ParametricFit):
 
     @property
     def a(self) -> float:
-        """N_opt ~ C^a (Hoffmann Eq. 4, :func:`scalinglaws.laws.allocation_exponents`)."""
+        """N_opt ~ C^a (Hoffmann Eq. 4, :func:`scalinglaws.papers.laws.allocation_exponents`)."""
         return allocation_exponents(self)[0]
 
     @property
     def b(self) -> float:
-        """D_opt ~ C^b (Hoffmann Eq. 4, :func:`scalinglaws.laws.allocation_exponents`)."""
+        """D_opt ~ C^b (Hoffmann Eq. 4, :func:`scalinglaws.papers.laws.allocation_exponents`)."""
         return allocation_exponents(self)[1]
 
 

@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..runs import Runs
-from .approach1 import fit_approach1
-from .approach2 import fit_approach2
-from .. import constants
-from ..constants import ParametricFit
-from ..laws import allocation_exponents, require_positive
-from .approach3 import Approach3Fit, coefficients, fit_approach3, make_problem
-from .lbfgs import STATUS_NAMES, minimize_batched
+from scalinglaws.data.runs import Runs
+from scalinglaws.fitting.approach1 import fit_approach1
+from scalinglaws.fitting.approach2 import fit_approach2
+from scalinglaws.fitting.approach3 import Approach3Fit, coefficients, fit_approach3, make_problem
+from scalinglaws.fitting.lbfgs import STATUS_NAMES, minimize_batched
+from scalinglaws.papers import constants
+from scalinglaws.papers.constants import ParametricFit
+from scalinglaws.papers.laws import allocation_exponents, require_positive
 
 #: Hoffmann Table 2 reports 10th-90th percentile intervals.
 TABLE_2_PERCENTILES = (10.0, 90.0)
@@ -150,7 +150,7 @@ def _approach3_starts(full_fit: Approach3Fit) -> np.ndarray:
 
 def with_allocation_exponents(samples: dict) -> dict:
     """Samples of Eq. 2's coefficients (:func:`approach3.coefficients`) with the allocation
-    exponents a and b of each (Hoffmann Eq. 4, :func:`scalinglaws.laws.allocation_exponents`)."""
+    exponents a and b of each (Hoffmann Eq. 4, :func:`scalinglaws.papers.laws.allocation_exponents`)."""
     a, b = allocation_exponents(ParametricFit("samples", **samples))
     return {**samples, "a": a, "b": b}
 
@@ -187,7 +187,7 @@ def refit_approach3_weighted(usable: Runs, counts: np.ndarray, label: str, reduc
     """Refit Approach 3 once per row of ``counts`` (multiplicities, one per point of ``usable``),
     all rows in one batched L-BFGS from :func:`bootstrap_approach3`'s starts: the engine of every
     Approach 3 bootstrap, whatever it redraws (points here, whole runs in
-    :func:`scalinglaws.approach3_diagnostics.bootstrap_groups`)."""
+    :func:`scalinglaws.fitting.approach3_diagnostics.bootstrap_groups`)."""
     n_resamples = counts.shape[0]
     full_fit = full_fit or fit_approach3(usable, reduction=reduction)
     starts = _approach3_starts(full_fit)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import constants
-from ..runs import Runs
-from .approach1 import fit_approach1
-from .approach2 import fit_approach2
-from .approach3 import fit_approach3
-from .bootstrap import (WIDE_PERCENTILES, BootstrapResult, bootstrap_approach1, bootstrap_approach2,
-                        bootstrap_approach3)
+from scalinglaws.data.runs import Runs
+from scalinglaws.fitting.approach1 import fit_approach1
+from scalinglaws.fitting.approach2 import fit_approach2
+from scalinglaws.fitting.approach3 import fit_approach3
+from scalinglaws.fitting.bootstrap import (WIDE_PERCENTILES, BootstrapResult, bootstrap_approach1,
+                                           bootstrap_approach2, bootstrap_approach3)
+from scalinglaws.papers import constants
 
 #: Default bootstrap size: enough for 10th-90th percentiles, quick enough for a command line.
 DEFAULT_BOOTSTRAP = 200

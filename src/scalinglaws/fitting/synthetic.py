@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import constants
-from ..constants import ParametricFit
-from ..laws import optimal_allocation, parametric_loss
-from ..runs import Run, Runs
+from scalinglaws.data.runs import Run, Runs
+from scalinglaws.papers import constants
+from scalinglaws.papers.constants import ParametricFit
+from scalinglaws.papers.laws import optimal_allocation, parametric_loss
 
 #: Default ground truth: Besiroglu et al.'s refit of Chinchilla's data (their Table 1).
 DEFAULT_LAW = constants.BESIROGLU_REFIT

@@ -1,0 +1,10 @@
+"""What the chapters and the website need on top of the numbers.
+
+One look for every figure (:mod:`.plotting`), the figures of a sweep's fits
+(:mod:`.sweep_figures`), the interactive figures (:mod:`.interactive_figures`) and the Sphinx
+extension that ships plotly.js with the site (:mod:`.plotly_assets`), the bibliography's
+author-year labels (:mod:`.author_year_bibliography`), checks of trained numbers against the
+recorded ones (:mod:`.reproduction`), and the student edition (:mod:`.student_edition`).
+
+Imports: every layer below.
+"""

@@ -1,0 +1,59 @@
+"""The book's committed sweep results, found in the checkout or downloaded, hash-checked.
+
+Chapters 9-14 fit the runs of ``results/<name>/results.jsonl``, written by
+``python -m scalinglaws sweep --preset <name> --out results/<name>`` and committed with the
+book. In a checkout (an editable install, as ``make test`` and ``make book`` use) the file
+is read where it lies. A chapter opened on its own (Colab, Binder) has no checkout, so the
+same bytes are fetched from the repository with :func:`scalinglaws.data.download.download`,
+which checks them against the sha256 below (``tests/test_reference.py`` checks that these
+hashes are those of the committed files).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scalinglaws.data.download import download
+
+#: The book's public repository (``repository.url`` in ``_config.yml``).
+REPOSITORY_URL = "https://github.com/scalinglaws-book/chinchilla-by-hand"
+
+#: What ``pip install`` needs to install this package straight from the repository.
+PIP_INSTALL_SPEC = f"git+{REPOSITORY_URL}"
+
+#: sha256 of each committed ``results/<name>/results.jsonl``.
+RESULTS_SHA256 = {
+    "cpu": "4657678339e2160d6484236342d722421daaee81be6d4f5401fc40d908b1061e",
+    "pilot/lr": "4935349be1d237156c6e826f5a3ecff150e19bb2928d35a3c85962f6d8c91f64",
+    "fixed-horizon": "2c4ba2a8c339a0f8b86f64e97f186501f7c58bd9a1c7bfb84cf7e4fcb074e6b2",
+    "demo": "8ea8e27e7f4d433b2afd1ed08c3491c5592c537f2ce7274b0b5c4f3962a195a7",
+    # The same demo grid trained on another processor (results/demo-amd-epyc/README.md).
+    "demo-amd-epyc": "ef600b843a3b296b75c7a04a825530fdfbf012b5ecb0c7e12c23b1acc27e35ab",
+    # Per-size tuning of the reference sweep's ladder (scalinglaws.sweeps.tuning): the first grid and
+    # its extension to higher learning rates.
+    "tuning": "ccad59c9629b569be9a543fe91e46fc60d5151b31e08d2e3d2f4d4f95788667c",
+    "tuning-upper": "894dbbab68e088b8c2a3cdc5784d6f829856a5ee8337fcc6676b3a2377c42fe6",
+    # The reference sweep (scalinglaws.sweeps.tuned_sweep), trained with the rule fitted from "tuning".
+    "tuned": "e4e73c892fbd8c4a67c7da9f6c81417f4209a298dd8f0bd39c51c266a82c6765",
+    # The reference grid trained with the untuned cpu recipe, seed 0 (the ladder table's "clean grid" row).
+    "tuned-untuned": "7b082e56f2ee63a32a55c4e10e6d1c724d221aafd4b94d4c87a005c9ad7f622e",
+    # The held-out test of the prediction in results/heldout/prediction.json (scalinglaws.fitting.prediction).
+    "heldout": "b3476587d9f54169e101c657184a0cc575d5667bcfaf7707863fa6108545bd1e",
+}
+
+#: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).
+RAW_URL = REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/main"
+
+#: The checkout this package was installed from, when it was installed in place (``pip install -e .``).
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+def sweep_results(name: str) -> Path:
+    """The path of the committed ``results.jsonl`` of sweep ``name`` (e.g. "cpu")."""
+    if name not in RESULTS_SHA256:
+        raise ValueError(f"no committed results named {name!r}; the book commits: {', '.join(RESULTS_SHA256)}")
+    relative = f"results/{name}/results.jsonl"
+    local = CHECKOUT / relative
+    if local.exists():
+        return local
+    return download(f"{RAW_URL}/{relative}", RESULTS_SHA256[name], progress=False)
