@@ -12,6 +12,9 @@ and the diagnostics built on them.
   :mod:`.approach3_diagnostics`, :mod:`.fixed_horizon_pairs`;
 - Using fits: :mod:`.prediction` (a prediction committed before its test runs), :mod:`.pilot`
   (which smaller runs predict a larger budget best).
+- Designing a sweep: :mod:`.trunk_noise` (seed noise as a per-trunk offset plus per-run noise,
+  measured and drawn), :mod:`.trunk_bootstrap` (intervals that redraw whole WSD trunks) and
+  :mod:`.design` (synthetic sweeps on an exact grid: the interval on a that a design would give).
 
 Imports: :mod:`scalinglaws.papers`, :mod:`scalinglaws.data`. Importing this package loads the
 three approaches only (numpy and scipy; no torch).

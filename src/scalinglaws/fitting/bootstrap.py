@@ -86,7 +86,7 @@ class BootstrapResult:
         return (float(low), float(high))
 
 
-def _refit_all(approach: str, resamples, fit, names, watched_budgets=()) -> BootstrapResult:
+def refit_all(approach: str, resamples, fit, names, watched_budgets=()) -> BootstrapResult:
     """Refit every resample with ``fit``; count failures by reason, and refits that left out
     one of ``watched_budgets`` (Approach 2: the budgets the full fit used)."""
     values = {name: [] for name in names}
@@ -112,7 +112,7 @@ def bootstrap_approach1(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit
     """Resample whole runs (with their curves) and refit Approach 1."""
     rng = np.random.default_rng(seed)
     resamples = (runs.subset(rng.integers(0, len(runs), len(runs))) for _ in range(n_resamples))
-    return _refit_all(constants.approach(1).key, resamples, lambda sample: fit_approach1(sample, **fit_options),
+    return refit_all(constants.approach(1).key, resamples, lambda sample: fit_approach1(sample, **fit_options),
                       ("a", "b"))
 
 
@@ -130,7 +130,7 @@ def bootstrap_approach2(runs: Runs, n_resamples: int = 200, seed: int = 0, **fit
     def resample():
         return labelled.subset(np.concatenate([rng.choice(group, group.size) for group in groups]))
 
-    return _refit_all(constants.approach(2).key, (resample() for _ in range(n_resamples)),
+    return refit_all(constants.approach(2).key, (resample() for _ in range(n_resamples)),
                       lambda sample: fit_approach2(sample, **fit_options), ("a", "b"), watched_budgets=used)
 
 
