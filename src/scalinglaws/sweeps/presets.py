@@ -106,6 +106,36 @@ GPU_DESCRIPTION = (
     "time, the CUDA path and the learning-rate rule (the CPU rule, measured at batch 16) are unverified."
 )
 
+
+def shape_family(n_layers: range, head_size: int, aspect_ratio: int, n_ctx: int = 128) -> tuple[TransformerShape, ...]:
+    """One shape family: d_model = aspect_ratio * n_layers and heads of ``head_size``, for each depth.
+
+    Fixing the head size and the aspect ratio d_model / n_layers leaves one knob, the depth, so
+    the sizes differ in scale only, never in proportions (Kaplan et al. 2020, Section 3.1, found
+    the loss nearly flat in aspect ratio over a wide range at fixed N).
+    """
+    if head_size < 1 or aspect_ratio < 1 or aspect_ratio % head_size:
+        raise ValueError(f"need positive head_size and aspect_ratio, the aspect ratio a multiple of the head size "
+                         f"(whole heads), got head_size={head_size}, aspect_ratio={aspect_ratio}")
+    return _ladder(*((layers, aspect_ratio * layers, aspect_ratio * layers // head_size) for layers in n_layers),
+                   n_ctx=n_ctx)
+
+
+#: The decisive GPU sweep's family: heads of 16, d_model = 16 n_layers (so n_heads = n_layers), 1-16 layers,
+#: 9.5K .. 12.7M parameters. An aspect ratio of 16 is narrow, but it spaces the small sizes 1.5-2.7x apart
+#: (1, 2, 3 layers: 9.5K, 38K, 103K); at d_model = 64 n_layers the first three are 74K, 442K, 1.4M.
+DECISIVE_LADDER = shape_family(range(1, 17), head_size=16, aspect_ratio=16)
+#: Five budgets half a decade apart: two decades of compute, 7e12 (one step past the 'cpu' sweep's 3e12) to 7e14.
+DECISIVE_BUDGETS = (7e12, 2.2e13, 7e13, 2.2e14, 7e14)
+DECISIVE_DESCRIPTION = (
+    "The decisive sweep on one GPU (benchmarks/device_check.sh): 5 IsoFLOP budgets 7e12..7e14 (two decades) x 5 "
+    "sizes of ONE shape family (heads of 16, d_model = 16 n_layers; 9.5K-1.6M parameters in the grid), centred "
+    "on N* = sqrt(C / 900), on 'gutenberg409'; batch 64 x 128 bytes below 2e14 FLOPs, 128 from there; at most "
+    "4 epochs (the 225K model at 7e14 sees 3.8). bf16 autocast, eager, K worker processes sharing the device. "
+    "NOT RUN on a GPU yet: written and dry-run on a CPU, so its wall time and the learning-rate rule (the CPU "
+    "rule, measured at batch 16) are unverified at this batch."
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset for preset in [
         Preset(
@@ -152,6 +182,15 @@ PRESETS: dict[str, Preset] = {
             description=GPU_DESCRIPTION,
             corpus="gutenberg409", budgets=(1e14, 3e14, 1e15, 3e15),
             ladder=GPU_LADDER, models_per_budget=6, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=128,
+            lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=2048,
+            max_tokens=GPU_MAX_EPOCHS * GUTENBERG409_TRAIN_BYTES,
+        ),
+        Preset(
+            name="gpu-decisive",
+            description=DECISIVE_DESCRIPTION,
+            corpus="gutenberg409", budgets=DECISIVE_BUDGETS,
+            ladder=DECISIVE_LADDER, models_per_budget=5, tokens_per_param_guess=GPU_TOKENS_PER_PARAM, batch_size=128,
+            small_batch=64, small_batch_below=2e14,
             lr_at_100k=CPU_LR_RULE.lr_at_100k, lr_exponent=CPU_LR_RULE.exponent, eval_sequences=2048,
             max_tokens=GPU_MAX_EPOCHS * GUTENBERG409_TRAIN_BYTES,
         ),

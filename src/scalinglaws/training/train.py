@@ -23,6 +23,7 @@ nanoGPT's ``train.py`` reduced to what a scaling-law run needs:
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -157,10 +158,27 @@ class Engine:
 
     @classmethod
     def default(cls) -> "Engine":
-        """CUDA with bf16 autocast and torch.compile when present, else plain fp32 CPU."""
+        """CUDA with bf16 autocast and torch.compile when present, else plain fp32 CPU.
+
+        ``SCALINGLAWS_COMPILE=0`` keeps CUDA runs eager: a sweep of many tiny shapes can spend
+        longer compiling each new shape than training it (benchmarks/device_check.sh sets it).
+        """
+        compile_on_cuda = compile_wanted()
         if torch.cuda.is_available():
-            return cls(device="cuda", bf16=True, compile=True, check_every=50)
+            return cls(device="cuda", bf16=True, compile=compile_on_cuda, check_every=50)
         return cls()
+
+
+#: "0": Engine.default() trains eagerly on CUDA; "1" (or unset): with torch.compile. No effect on a CPU.
+COMPILE_ENV = "SCALINGLAWS_COMPILE"
+
+
+def compile_wanted() -> bool:
+    """Whether ``$SCALINGLAWS_COMPILE`` lets Engine.default() compile on CUDA (unset: yes)."""
+    value = os.environ.get(COMPILE_ENV, "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"{COMPILE_ENV} must be 0 (eager) or 1 (torch.compile), got {value!r}")
+    return value == "1"
 
 
 @dataclass
