@@ -288,6 +288,43 @@ def test_no_process_words(path):
                       "with the papers' numbers and its own uncertainty instead:\n" + "\n".join(hits))
 
 
+def shown_text_of_code_cells(path: Path) -> list[tuple[int, str]]:
+    """What a reader sees of each code cell besides its code: printed text, figure captions and
+    alt texts (stored in the cell's metadata), and text/plain results."""
+    shown = []
+    for number, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        figure = cell.get("metadata", {}).get("mystnb", {})
+        parts = [figure.get("figure", {}).get("caption", ""), figure.get("image", {}).get("alt", "")]
+        for output in cell.get("outputs", []):
+            text = output.get("text", output.get("data", {}).get("text/plain", ""))
+            parts.append(text if isinstance(text, str) else "".join(text))
+        shown.append((number, "\n".join(parts)))
+    return shown
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
+def test_no_process_words_in_outputs_or_captions(path):
+    """Printed results, captions and alt texts compare with the papers too (the code that makes them
+    may name a variable `target` for a target loss: only what is shown is checked)."""
+    hits = [f"code cell {number}: {' '.join(text[max(0, m.start() - 60):m.end() + 40].split())}"
+            for number, text in shown_text_of_code_cells(path) for m in PROCESS_WORDS.finditer(text)
+            if not ALLOWED.search(text[max(0, m.start() - 20):m.end() + 20])]
+    assert not hits, f"{path.name} shows process words:\n" + "\n".join(hits)
+
+
+def test_process_words_in_outputs_are_caught(tmp_path):
+    """The words chapter 12 once printed and shaded are caught in an output and in a caption."""
+    cell = {"cell_type": "code", "source": [], "outputs": [{"output_type": "stream", "name": "stdout",
+            "text": ["inside the target 0.50 +- 0.10: False\n"]}],
+            "metadata": {"mystnb": {"figure": {"caption": "with the book's target (shaded)"}}}}
+    path = tmp_path / "page.ipynb"
+    path.write_text(json.dumps({"cells": [cell]}))
+    with pytest.raises(AssertionError, match="inside the target"):
+        test_no_process_words_in_outputs_or_captions(path)
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
 def test_terms_linked_at_first_use(path):
     problems = first_use_problems(markdown_cells(path), ENTRIES)
