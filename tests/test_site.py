@@ -263,6 +263,23 @@ function wideCode() {
   }
   return problems;
 }
+// The page itself: its width, and the widest elements that stick out past the screen's right edge
+// (outside any box that scrolls or clips them).
+function widePage() {
+  const screen = document.documentElement.clientWidth;
+  const out = [];
+  const walk = (e) => {
+    const cs = getComputedStyle(e);
+    if (cs.display === "none") return;
+    const r = e.getBoundingClientRect();
+    if (r.right > screen + 1 && r.width > 0)
+      out.push(`${e.tagName.toLowerCase()}.${e.className} "${(e.textContent || "").trim().slice(0, 40)}" ends at ${Math.round(r.right)} px`);
+    if (cs.overflowX !== "visible" && e !== document.body && e !== document.documentElement) return;
+    for (const child of e.children) walk(child);
+  };
+  walk(document.body);
+  return {width: document.documentElement.scrollWidth, screen: screen, culprits: out.slice(-5)};
+}
 // Display equations: the box fits the screen, the equation fits the box or scrolls with a
 // visible bar, and the equation number does not overlap it.
 function wideEquations() {
@@ -377,7 +394,7 @@ def layout(server, browser):
                 if break_it:
                     browser.execute_script(break_it)
                 cache[key] = browser.execute_script(
-                    LAYOUT_JS + "return {code: wideCode(), equations: wideEquations()};")
+                    LAYOUT_JS + "return {code: wideCode(), equations: wideEquations(), page: widePage()};")
             finally:
                 browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         return cache[key]
@@ -457,6 +474,23 @@ def test_code_fits_or_scrolls_visibly_at_1280px(layout, doc):
 def test_display_equations_fit_a_phone(layout, doc):
     problems = layout(doc, PHONE_WIDTH)["equations"]
     assert not problems, f"{doc} at {PHONE_WIDTH} px:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_no_page_is_wider_than_a_phone(layout, doc):
+    """At 390 px the page does not scroll sideways: only code, outputs, equations and tables
+    may be wider than the screen, inside boxes that scroll on their own."""
+    page = layout(doc, PHONE_WIDTH)["page"]
+    assert page["width"] <= page["screen"] + 1, (
+        f"{doc} is {page['width']} px wide on a {page['screen']} px phone:\n" + "\n".join(page["culprits"]))
+
+
+def test_page_width_check_fails_on_unwrapped_inline_code(layout):
+    """Without rule 5 of book.css, chapter 14's long inline command widens its page on a phone."""
+    unwrapped = ("document.querySelectorAll('code.literal, code.literal span.pre')"
+                 ".forEach((e) => { e.style.whiteSpace = 'nowrap'; e.style.overflowWrap = 'normal'; });")
+    page = layout("book/14_why_kaplan", PHONE_WIDTH, unwrapped)["page"]
+    assert page["width"] > page["screen"] + 1, page
 
 
 def test_layout_checks_fail_without_the_books_stylesheet(layout):
@@ -621,6 +655,45 @@ def test_no_page_links_a_remote_script_or_stylesheet(site):
             if marker in text:
                 offenders.append(f"{page.relative_to(site)}: {marker}")
     assert not offenders, "pages that would load from another site:\n" + "\n".join(offenders)
+
+
+SCRIPT_TAG = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+
+
+def repeated_scripts(html: str) -> list[str]:
+    """The <script> elements of a page that repeat one before them, character for character."""
+    seen, repeats = set(), []
+    for tag in SCRIPT_TAG.findall(html):
+        if tag in seen:
+            repeats.append(tag[:100])
+        seen.add(tag)
+    return repeats
+
+
+def test_no_page_repeats_a_script(site):
+    """Every script once per page: a repeated inline `const` is an error in every browser console
+    ("Identifier 'THEBE_JS_URL' has already been declared")."""
+    offenders = [f"{page.relative_to(site)}: {repeat}" for page in site.rglob("*.html")
+                 for repeat in repeated_scripts(page.read_text(errors="replace"))]
+    assert not offenders, "scripts included twice:\n" + "\n".join(offenders[:10])
+
+
+def test_repeated_script_check():
+    thebe = '<script>const THEBE_JS_URL = "x"</script>'
+    assert repeated_scripts(f"<head>{thebe}<script src='a.js'></script>{thebe}</head>") == [thebe[:100]]
+    assert repeated_scripts(f"<head>{thebe}<script src='a.js'></script></head>") == []
+
+
+def test_unique_scripts_drops_repeats_registered_as_none_or_empty():
+    """The two copies of a theme's inline script differ only in how their file was left blank."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    from scalinglaws.book.unique_scripts import unique_scripts
+
+    scripts = [_JavaScript(None, body="const THEBE_JS_URL = 1"), _JavaScript("_static/a.js", priority=400),
+               _JavaScript("", body="const THEBE_JS_URL = 1"), _JavaScript("_static/a.js", priority=500),
+               _JavaScript("", body="const other = 2")]
+    assert unique_scripts(scripts) == [scripts[0], scripts[1], scripts[4]]
 
 
 def test_mathjax_is_served_from_the_build(site):
