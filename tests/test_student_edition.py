@@ -14,6 +14,7 @@ student's by the Makefile's own ``student`` recipe, into a temporary directory.
 
 from __future__ import annotations
 
+import ast
 import html.parser
 import json
 import re
@@ -155,6 +156,49 @@ def test_a_notebook_without_solutions_is_copied_byte_for_byte(tmp_path):
     student_edition.remove_solutions_from_file(CHAPTERS[0], once, EXTENSIONS)
     student_edition.remove_solutions_from_file(once, twice, EXTENSIONS)
     assert twice.read_bytes() == once.read_bytes()
+
+
+def test_every_hidden_check_is_tagged_so_the_student_edition_can_leave_it_out():
+    """A cell that exists only to test its page says so on its first line and carries the tag."""
+    for path in CHAPTERS:
+        for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+            says_so = cell["cell_type"] == "code" and "".join(cell["source"]).startswith("# Hidden check")
+            assert says_so == student_edition.is_hidden_check(cell), f"{path.name}, cell {index}"
+            if says_so:
+                assert "remove-cell" in cell["metadata"]["tags"], f"{path.name}, cell {index}: on the website"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
+def test_the_student_notebooks_leave_out_the_hidden_checks_and_need_none_of_their_names(path, tmp_path):
+    """The student's copy has no hidden check, and no code cell left in it loads a name that only a
+    removed check defined (so Run All still runs)."""
+    out = tmp_path / path.name
+    student_edition.remove_solutions_from_file(path, out, EXTENSIONS)
+    cells = json.loads(out.read_text())["cells"]
+    assert not any("".join(cell["source"]).startswith("# Hidden check") for cell in cells)
+
+    def names(cell):
+        source = re.sub(r"^(\s*)[%!].*$", r"\1pass", "".join(cell["source"]), flags=re.MULTILINE)  # magics
+        tree = ast.parse(source)
+        stored = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        stored |= {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                   if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        stored |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        stored |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+        loaded = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+        return stored, loaded
+
+    kept, only_in_checks = set(), set()
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        stored, loaded = names(cell)
+        if student_edition.is_hidden_check(cell):
+            only_in_checks |= stored - kept
+        else:
+            assert not (loaded & only_in_checks) - stored, f"{path.name}: uses {(loaded & only_in_checks) - stored}"
+            kept |= stored
+            only_in_checks -= stored
 
 
 def notebook(*cells):

@@ -19,6 +19,12 @@ Both gated forms of a solution are removed too: from ``solution-start`` to ``sol
 cells in between (and their outputs) included. Anything else that names a solution
 directive is refused rather than copied, so a solution written in a form this module does
 not know cannot reach students.
+
+The copies also leave out the hidden checks (:func:`remove_hidden_checks`): code cells tagged
+:data:`HIDDEN_CHECK_TAG` that exist only to test the page (nbval runs them; the website already
+removes them with ``remove-cell``). They assert exact values, so a student who changed an earlier
+cell and ran everything would meet an unexplained AssertionError; no visible cell uses a name
+that only a hidden check defines (``tests/test_student_edition.py`` checks both).
 """
 
 from __future__ import annotations
@@ -114,15 +120,32 @@ def remove_solutions(notebook: dict, extensions=(), name: str = "notebook") -> d
     return student
 
 
+#: The tag of a code cell that exists only to test its page (beside ``remove-cell``, which takes it
+#: off the website): the student edition's notebooks leave it out.
+HIDDEN_CHECK_TAG = "hidden-check"
+
+
+def is_hidden_check(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and HIDDEN_CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def remove_hidden_checks(notebook: dict) -> dict:
+    """A copy of ``notebook`` without the code cells tagged :data:`HIDDEN_CHECK_TAG`."""
+    student = copy.deepcopy(notebook)
+    student["cells"] = [cell for cell in student["cells"] if not is_hidden_check(cell)]
+    return student
+
+
 def remove_solutions_from_file(source: Path, out: Path, extensions=()) -> None:
-    """Write ``source`` (a chapter, ``.ipynb`` or MyST ``.md``) to ``out`` without solutions.
+    """Write ``source`` (a chapter, ``.ipynb`` or MyST ``.md``) to ``out`` without solutions
+    (and, for a notebook, without its hidden checks).
 
     A notebook is written as the chapters are (one-space JSON indent, UTF-8, a final
-    newline), so a chapter without solutions is copied byte for byte.
+    newline), so a chapter without solutions or hidden checks is copied byte for byte.
     """
     text = Path(source).read_text(encoding="utf-8")
     if Path(source).suffix == ".ipynb":
-        student = remove_solutions(json.loads(text), extensions, name=str(source))
+        student = remove_hidden_checks(remove_solutions(json.loads(text), extensions, name=str(source)))
         text = json.dumps(student, indent=1, ensure_ascii=False) + "\n"
     else:
         student_text, gate_open = _remove_from_markdown(text, _markdown_parser(extensions), False)
