@@ -1,0 +1,140 @@
+"""Tuning the batch size per model size, jointly with the learning rate, at two budgets.
+
+The reference sweep trained every size at 4 sequences of 128 bytes per step, and a quick check
+at 8e12 FLOPs on the 225K-parameter model found batch 16 better than 4 by more than the seed
+noise (1.590 against 1.605-1.627 nats per byte) and batch 32 worse. Porian et al. (2024,
+Section 3.5) tuned the batch per size; the best batch probably grows with the model and the
+budget, and that moves N_opt. This grid measures it:
+
+    python -m scalinglaws.sweeps.batch_tuning plan        # the grid, its trunks and its cost
+    python -m scalinglaws.sweeps.batch_tuning run [OUT]   # train it (resumable) into results/batch-tuning
+
+**The grid** (:func:`batch_tuning_specs`). Three sizes of the head-16 ladder
+(:func:`scalinglaws.sweeps.tuning.head16_shape`: 2, 4 and 6 layers, 38K, 225K and 708K
+parameters), batches of 4, 16 and 64 sequences of 128 bytes, and for each batch three peak
+learning rates a factor 2 apart around the tuned rule (``results/tuning/rule.json``) scaled by
+the square root of the batch, lr = rule(N) sqrt(B / 4) x (1/2, 1, 2) (the square-root rule for
+Adam, Malladi et al. 2022). beta2 is the tuned 0.99; weight decay holds its decay timescale at
+the tuned 4,000 steps of 4 sequences, that is at the same number of tokens, 2.05M, whatever the
+batch. Each (size, batch, lr) is one warmup-stable-decay trunk (20% 1-sqrt cooldown) with a
+branch at each of two budgets, 4e12 and 1.6e13 FLOPs (6ND), so every setting is scored at both
+for the price of the larger. One seed. No step floor: how few steps a large batch can afford is
+one of the things measured.
+
+**The selection criterion**, fixed before any run (this docstring is committed before the
+grid's records):
+
+1. A setting's score at a budget is the final held-out loss of its branch at that budget.
+2. For each (size, budget, batch), the best learning rate is the vertex of the parabola in
+   log lr through the three grid points; a lowest point at the edge of the grid has no
+   vertex, and the grid must be extended past it before a rule is fitted (as in tuning).
+3. For each (size, budget), the best batch B* is the vertex of the parabola in log B through
+   the three batches' best scores (their vertex losses); an edge minimum is refused likewise.
+4. The rules are least-squares fits over the six (size, budget) cells:
+   log B* = log B0 + p log(N / 1e5) + q log(D / 1e7) and the same form for lr* at B*. If q is
+   within its own standard error of zero, the rule is refitted without D.
+5. A difference between two settings smaller than the seed standard deviation measured on the
+   reference sweep (0.0225 nats) is reported as a tie, not as a preference; the rule is
+   fitted all the same, and its use in a sweep says how far it rests on ties.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+from scalinglaws.papers import counting
+from scalinglaws.sweeps import tuning
+from scalinglaws.sweeps.learning_rate_rule import LearningRateRule
+from scalinglaws.training import wsd_plan
+from scalinglaws.training.train import TrainConfig
+
+NAME = "batch-tuning"
+LAYERS = (2, 4, 6)
+BATCHES = (4, 16, 64)
+LR_FACTORS = (0.5, 1.0, 2.0)
+BUDGETS = (4e12, 1.6e13)
+#: The tuned decay timescale, 4,000 steps of 4 x 128 bytes, held as a number of tokens.
+DECAY_TIMESCALE_TOKENS = tuning.DECAY_TIMESCALE_STEPS * tuning.BATCH * tuning.N_CTX
+SEED = 0
+OUT = tuning.OUT.with_name(NAME)
+DESCRIPTION = ("Batch size tuned jointly with the learning rate (scalinglaws.sweeps.batch_tuning): head-16 ladder "
+               f"L{'/L'.join(map(str, LAYERS))}, batches {', '.join(map(str, BATCHES))} x 128 bytes, peak lr x "
+               f"(1/2, 1, 2) of the tuned rule times sqrt(B/4), beta2 0.99, WSD (20% 1-sqrt) branches at "
+               f"{' and '.join(f'{b:.2g}' for b in BUDGETS)} FLOPs, seed 0.")
+
+
+def peak_lr_for(n_params: int, batch: int, factor: float, rule: LearningRateRule) -> float:
+    """The grid's learning rate: the tuned rule at N, scaled by sqrt(batch / 4), times ``factor``
+    (3 significant figures, as run ids print it)."""
+    if batch < 1 or not factor > 0:
+        raise ValueError(f"need a positive batch and factor, got batch={batch!r}, factor={factor!r}")
+    return float(f"{rule.peak_lr(n_params) * math.sqrt(batch / tuning.BATCH) * factor:.3g}")
+
+
+def decay_timescale_steps(batch: int) -> int:
+    """Optimizer steps of :data:`DECAY_TIMESCALE_TOKENS` at ``batch`` sequences of 128 bytes."""
+    return max(1, round(DECAY_TIMESCALE_TOKENS / (batch * tuning.N_CTX)))
+
+
+def batch_tuning_specs(rule: LearningRateRule, beta2: float = 0.99, layers=LAYERS, batches=BATCHES,
+                       lr_factors=LR_FACTORS, budgets=BUDGETS) -> list:
+    """Every run of the grid, as WSD branches: one trunk per (size, batch, lr), a branch per budget."""
+    from scalinglaws.sweeps.grid import RunSpec, steps_for_budget
+
+    if any(not budget > 0 for budget in budgets):
+        raise ValueError(f"budgets must be positive FLOPs, got {budgets!r}")
+    specs = []
+    for n_layers in layers:
+        shape = tuning.head16_shape(n_layers)
+        n_params = counting.params_total(shape)
+        for batch in batches:
+            for factor in lr_factors:
+                lr = peak_lr_for(n_params, batch, factor, rule)
+                decay = tuning.weight_decay_for(lr, decay_timescale_steps(batch))
+                for budget in budgets:
+                    steps = steps_for_budget(budget, shape, batch)
+                    if steps < 2:
+                        raise ValueError(f"{budget:.2g} FLOPs give {n_params:,d} parameters at batch {batch} "
+                                         f"{steps} optimizer steps; a run needs at least 2")
+                    config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr, seed=SEED,
+                                         weight_decay=decay, betas=(tuning.BETA1, beta2),
+                                         n_eval_points=tuning.EVAL_POINTS, eval_sequences=tuning.EVAL_SEQUENCES)
+                    specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
+    return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
+
+
+def committed_rule() -> tuple[LearningRateRule, float]:
+    """The tuned rule this grid is centred on, and its beta2 (``results/tuning/rule.json``)."""
+    rule = tuning.read_rule()
+    return rule.lr_rule, rule.beta2
+
+
+def main(argv: list[str]) -> int:
+    """plan | run [OUT] (see the module docstring)."""
+    command = argv[0] if argv else ""
+    if command not in ("plan", "run"):
+        print("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT]", file=sys.stderr)
+        return 2
+    rule, beta2 = committed_rule()
+    specs = batch_tuning_specs(rule, beta2)
+    if command == "run":
+        from scalinglaws.sweeps.runner import run_specs
+
+        run_specs(NAME, DESCRIPTION, specs, Path(argv[1]) if len(argv) > 1 else OUT)
+        return 0
+    work = wsd_plan.plan(specs)
+    planned, alone = wsd_plan.cost(work)
+    print(DESCRIPTION)
+    for spec in specs:
+        print(f"  {spec.run_id}: {spec.config.steps:,d} steps, lr {spec.config.peak_lr:g}, "
+              f"wd {spec.config.weight_decay:.3g}")
+    print(f"{len(specs)} runs in {len(work)} WSD trunks, {planned:.3g} FLOPs planned "
+          f"({planned / alone:.2f} of {alone:.3g} trained alone); about {planned / 2e10 / 3600:.1f} core-hours "
+          f"at 2e10 FLOP/s per core")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

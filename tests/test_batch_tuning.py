@@ -1,0 +1,73 @@
+"""The batch-size tuning grid (scalinglaws.sweeps.batch_tuning): its runs, trunks, rates and decay."""
+
+import math
+
+import pytest
+
+from scalinglaws.papers import counting
+from scalinglaws.sweeps import batch_tuning, tuning
+from scalinglaws.sweeps.learning_rate_rule import LearningRateRule
+from scalinglaws.training import wsd_plan
+
+RULE = LearningRateRule(0.0072, 0.49)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return batch_tuning.batch_tuning_specs(RULE)
+
+
+def test_one_trunk_per_size_batch_and_rate_with_a_branch_at_each_budget(specs):
+    trunks = wsd_plan.plan(specs)
+    settings = len(batch_tuning.LAYERS) * len(batch_tuning.BATCHES) * len(batch_tuning.LR_FACTORS)
+    assert len(specs) == settings * len(batch_tuning.BUDGETS) and len(trunks) == settings
+    for trunk in trunks:
+        assert sorted(spec.budget for spec in trunk.branches) == sorted(batch_tuning.BUDGETS)
+        assert len({spec.config.batch_size for spec in trunk.branches}) == 1
+
+
+def test_each_branch_spends_its_budget(specs):
+    for spec in specs:
+        n_params = counting.params_total(spec.config.shape)
+        tokens_per_step = spec.config.batch_size * spec.config.shape.n_ctx
+        assert abs(counting.flops_6nd(n_params, spec.config.tokens) - spec.budget) <= 6 * n_params * tokens_per_step / 2
+
+
+def test_rates_follow_the_square_root_of_the_batch_around_the_tuned_rule(specs):
+    """At each size the middle rate of batch 16 is twice that of batch 4 (sqrt(16/4) = 2), and the
+    three rates of a batch are a factor 2 apart (to the grid's 3 significant figures)."""
+    for n_layers in batch_tuning.LAYERS:
+        n_params = counting.params_total(tuning.head16_shape(n_layers))
+        rates = {batch: sorted({spec.config.peak_lr for spec in specs
+                                if spec.config.shape.n_layers == n_layers and spec.config.batch_size == batch})
+                 for batch in batch_tuning.BATCHES}
+        assert rates[4][1] == pytest.approx(RULE.peak_lr(n_params), rel=5e-3)
+        assert rates[16][1] == pytest.approx(2 * rates[4][1], rel=5e-3)
+        assert rates[64][1] == pytest.approx(4 * rates[4][1], rel=5e-3)
+        for batch_rates in rates.values():
+            assert [b / a for a, b in zip(batch_rates, batch_rates[1:])] == pytest.approx([2, 2], rel=5e-3)
+
+
+def test_weight_decay_holds_the_tuned_timescale_in_tokens(specs):
+    """1 / (lr wd) steps of batch x 128 bytes is 4,000 steps of 4 x 128 bytes, whatever the batch."""
+    for spec in specs:
+        steps = 1 / (spec.config.peak_lr * spec.config.weight_decay)
+        tokens = steps * spec.config.batch_size * spec.config.shape.n_ctx
+        assert tokens == pytest.approx(tuning.DECAY_TIMESCALE_STEPS * tuning.BATCH * tuning.N_CTX, rel=1e-9)
+    assert batch_tuning.decay_timescale_steps(4) == tuning.DECAY_TIMESCALE_STEPS
+    assert batch_tuning.decay_timescale_steps(64) == 250
+
+
+def test_bad_settings_are_refused_naming_the_value():
+    with pytest.raises(ValueError, match="budgets must be positive"):
+        batch_tuning.batch_tuning_specs(RULE, budgets=(4e12, -1.0))
+    with pytest.raises(ValueError, match="batch=0"):
+        batch_tuning.peak_lr_for(100_000, 0, 1.0, RULE)
+    with pytest.raises(ValueError, match="at least 2"):
+        batch_tuning.batch_tuning_specs(RULE, budgets=(1e6,))
+
+
+def test_the_grid_is_centred_on_the_committed_rule():
+    rule, beta2 = batch_tuning.committed_rule()
+    assert beta2 == 0.99 and rule.exponent == pytest.approx(0.492, abs=1e-3)
+    assert math.isclose(rule.lr_at_100k, 0.00722, rel_tol=1e-3)
