@@ -19,7 +19,7 @@ def test_an_unknown_sweep_is_refused_with_the_names_there_are():
 
 
 def test_without_a_checkout_the_file_is_fetched_by_url_and_hash(tmp_path, monkeypatch):
-    """Opened alone (no checkout), the chapter downloads the same bytes; here from a mirror."""
+    """Opened alone (no checkout, no installed copy), the chapter downloads the same bytes; here from a mirror."""
     name = "demo"
     source = committed_results.CHECKOUT / "results" / name / "results.jsonl"
     url = f"{committed_results.RAW_URL}/results/{name}/results.jsonl"
@@ -27,6 +27,7 @@ def test_without_a_checkout_the_file_is_fetched_by_url_and_hash(tmp_path, monkey
     mirrored.parent.mkdir(parents=True)
     mirrored.write_bytes(source.read_bytes())
     monkeypatch.setattr(committed_results, "CHECKOUT", tmp_path / "no-checkout")
+    monkeypatch.setattr(committed_results, "PACKAGED", tmp_path / "no-package")  # nor an installed copy
     monkeypatch.setenv(download.MIRROR_ENV, str(tmp_path / "mirror"))
     monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "cache"))
     fetched = committed_results.sweep_results(name)

@@ -1,19 +1,29 @@
-"""The book's committed sweep results, found in the checkout or downloaded, hash-checked.
+"""The book's committed sweep results, found in the checkout, the installed package or downloaded.
 
 Chapters 9-14 fit the runs of ``results/<name>/results.jsonl``, written by
 ``python -m scalinglaws sweep --preset <name> --out results/<name>`` and committed with the
-book. In a checkout (an editable install, as ``make test`` and ``make book`` use) the file
-is read where it lies. A chapter opened on its own (Colab, Binder) has no checkout, so the
-same bytes are fetched from the repository with :func:`scalinglaws.data.download.download`,
-which checks them against the sha256 below (``tests/test_reference.py`` checks that these
-hashes are those of the committed files).
+book. :func:`sweep_results` looks in three places, in this order:
+
+1. the checkout, when the package is installed in place (``pip install -e .``, as ``make test``
+   and ``make book`` use): the file is read where it lies;
+2. the installed package: a wheel (``pip install .``, ``pip install "git+<repository>"``, Binder)
+   carries the same files as the data-only package ``scalinglaws.data.committed``, whose folder is
+   the checkout's ``results/`` (``package-dir`` in ``pyproject.toml``; one copy in git), so a chapter
+   opened outside the checkout needs no network; the bytes are checked against the sha256 below;
+3. only when neither has it, the repository: the same bytes are fetched with
+   :func:`scalinglaws.data.download.download`, which checks them against the sha256 below.
+
+``tests/test_reference.py`` checks that these hashes are those of the committed files, and
+``tests/test_installed_package.py`` that a wheel carries them, byte for byte.
+
+This module imports only the standard library (``download``, which needs tqdm, is imported only
+for step 3), so the lookup works in an environment that holds nothing but the package.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-
-from scalinglaws.data.download import download
 
 #: The book's public repository (``repository.url`` in ``_config.yml``).
 REPOSITORY_URL = "https://github.com/scalinglaws-book/chinchilla-by-hand"
@@ -21,7 +31,8 @@ REPOSITORY_URL = "https://github.com/scalinglaws-book/chinchilla-by-hand"
 #: What ``pip install`` needs to install this package straight from the repository.
 PIP_INSTALL_SPEC = f"git+{REPOSITORY_URL}"
 
-#: sha256 of each committed ``results/<name>/results.jsonl``.
+#: sha256 of each committed ``results/<name>/results.jsonl``. A wheel carries each of these files
+#: (``[tool.setuptools.package-data]`` in ``pyproject.toml`` lists them: add a name there too).
 RESULTS_SHA256 = {
     "cpu": "4657678339e2160d6484236342d722421daaee81be6d4f5401fc40d908b1061e",
     "pilot/lr": "4935349be1d237156c6e826f5a3ecff150e19bb2928d35a3c85962f6d8c91f64",
@@ -47,13 +58,30 @@ RAW_URL = REPOSITORY_URL.replace("https://github.com/", "https://raw.githubuserc
 #: The checkout this package was installed from, when it was installed in place (``pip install -e .``).
 CHECKOUT = Path(__file__).resolve().parents[3]
 
+#: Where an installed (non-editable) package holds its copy of ``results/``: the data-only package
+#: ``scalinglaws.data.committed`` (no modules; ``package-dir`` maps it to ``results/``). In a checkout
+#: this folder does not exist, and :data:`CHECKOUT` is used instead.
+PACKAGED = Path(__file__).resolve().parent / "committed"
+
 
 def sweep_results(name: str) -> Path:
-    """The path of the committed ``results.jsonl`` of sweep ``name`` (e.g. "cpu")."""
+    """The path of the committed ``results.jsonl`` of sweep ``name`` (e.g. "cpu"): in the checkout,
+    else in the installed package (hash-checked), else downloaded from the repository (hash-checked)."""
     if name not in RESULTS_SHA256:
         raise ValueError(f"no committed results named {name!r}; the book commits: {', '.join(RESULTS_SHA256)}")
     relative = f"results/{name}/results.jsonl"
     local = CHECKOUT / relative
     if local.exists():
         return local
+    packaged = PACKAGED / name / "results.jsonl"
+    if packaged.exists():
+        found = hashlib.sha256(packaged.read_bytes()).hexdigest()
+        if found != RESULTS_SHA256[name]:
+            raise ValueError(
+                f"{packaged}: the installed package's copy of {relative} has sha256 {found}, not the "
+                f"book's {RESULTS_SHA256[name]}; reinstall the package (pip install --force-reinstall "
+                f"--no-deps \"{PIP_INSTALL_SPEC}\")")
+        return packaged
+    from scalinglaws.data.download import download  # needs tqdm: imported only when a download is needed
+
     return download(f"{RAW_URL}/{relative}", RESULTS_SHA256[name], progress=False)
