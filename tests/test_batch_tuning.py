@@ -71,3 +71,37 @@ def test_the_grid_is_centred_on_the_committed_rule():
     rule, beta2 = batch_tuning.committed_rule()
     assert beta2 == 0.99 and rule.exponent == pytest.approx(0.492, abs=1e-3)
     assert math.isclose(rule.lr_at_100k, 0.00722, rel_tol=1e-3)
+
+
+def synthetic_records(best_lr_at_batch, best_batch, curvature=0.05):
+    """Records whose loss is a bowl in ln(lr) around best_lr_at_batch(B) plus a bowl in ln(B) around best_batch."""
+    records = []
+    for n_layers in batch_tuning.LAYERS:
+        n_params = counting.params_total(tuning.head16_shape(n_layers))
+        for budget in batch_tuning.BUDGETS:
+            for batch in batch_tuning.BATCHES:
+                centre = best_lr_at_batch(batch)
+                for factor in batch_tuning.LR_FACTORS:
+                    lr = centre * factor * 1.1
+                    loss = (2.0 + curvature * math.log(lr / centre) ** 2
+                            + 0.02 * math.log(batch / best_batch) ** 2)
+                    records.append({"params_total": n_params, "budget": budget, "final_loss": loss,
+                                    "train_config": {"batch_size": batch, "peak_lr": lr}})
+    return records
+
+
+def test_the_criterion_finds_the_rate_and_batch_of_a_known_bowl():
+    """Ground truth: losses exactly quadratic in ln(lr) and ln(B) give back the bowls' centres."""
+    records = synthetic_records(lambda batch: 0.004 * math.sqrt(batch / 4), best_batch=12.0)
+    bests = batch_tuning.best_batches(records)
+    assert len(bests) == len(batch_tuning.LAYERS) * len(batch_tuning.BUDGETS)
+    for best in bests:
+        assert not any(best.lr_at_edge) and not best.batch_at_edge
+        assert best.best_lrs == pytest.approx([0.004 * math.sqrt(b / 4) for b in best.batches], rel=1e-9)
+        assert best.best_losses == pytest.approx([2.0 + 0.02 * math.log(b / 12.0) ** 2 for b in best.batches])
+        assert best.best_batch == pytest.approx(12.0, rel=1e-9)
+
+
+def test_a_best_batch_at_the_edge_of_the_grid_is_flagged():
+    bests = batch_tuning.best_batches(synthetic_records(lambda batch: 0.004, best_batch=200.0))
+    assert all(best.batch_at_edge and best.best_batch == 64 for best in bests)

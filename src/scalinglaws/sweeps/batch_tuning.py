@@ -42,7 +42,10 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from scalinglaws.papers import counting
 from scalinglaws.sweeps import tuning
@@ -103,6 +106,44 @@ def batch_tuning_specs(rule: LearningRateRule, beta2: float = 0.99, layers=LAYER
                                          n_eval_points=tuning.EVAL_POINTS, eval_sequences=tuning.EVAL_SEQUENCES)
                     specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
     return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
+
+
+@dataclass(frozen=True)
+class BestBatch:
+    """Steps 2-3 of the criterion for one (size, budget): each batch's best rate and loss, and B*."""
+
+    n_params: int
+    budget: float
+    batches: tuple[int, ...]
+    best_lrs: tuple[float, ...]  # per batch: the vertex in log lr (the best rate tried at an edge)
+    best_losses: tuple[float, ...]  # per batch: the parabola's loss at that vertex (the best tried at an edge)
+    lr_at_edge: tuple[bool, ...]
+    best_batch: float  # B*: the vertex in log B of the batches' best losses (the best tried at an edge)
+    batch_at_edge: bool
+
+
+def _vertex_loss(parabola, x: float, fallback: float) -> float:
+    return fallback if parabola is None else float(np.polyval(parabola, math.log(x)))
+
+
+def best_batches(records: list[dict]) -> list[BestBatch]:
+    """Steps 2 and 3 of the criterion from the grid's run records (``results.jsonl`` lines), one
+    :class:`BestBatch` per (size, budget), smallest size and budget first."""
+    from scalinglaws.sweeps.learning_rate_rule import best_learning_rates, log_parabola_vertex
+
+    cells: dict[tuple, dict[int, list[dict]]] = {}
+    for record in records:
+        key = (int(record["params_total"]), float(record["budget"]))
+        cells.setdefault(key, {}).setdefault(int(record["train_config"]["batch_size"]), []).append(record)
+    out = []
+    for (n_params, budget), by_batch in sorted(cells.items()):
+        batches = tuple(sorted(by_batch))
+        per_batch = [best_learning_rates(by_batch[batch])[0] for batch in batches]
+        losses = [_vertex_loss(best.parabola, best.best_lr, min(best.losses)) for best in per_batch]
+        best_batch, _, batch_at_edge = log_parabola_vertex(batches, losses)
+        out.append(BestBatch(n_params, budget, batches, tuple(best.best_lr for best in per_batch), tuple(losses),
+                             tuple(best.at_edge for best in per_batch), float(best_batch), batch_at_edge))
+    return out
 
 
 def committed_rule() -> tuple[LearningRateRule, float]:

@@ -68,6 +68,19 @@ def _final_loss(record: dict) -> float:
     return math.inf if loss is None or record.get("diverged") else float(loss)
 
 
+def log_parabola_vertex(xs, losses) -> tuple[float, tuple[float, float, float] | None, bool]:
+    """The best of a setting tried at values ``xs`` (ascending) with ``losses``: the vertex of the
+    parabola in ln(x) through the lowest loss and its two neighbours, with that parabola
+    (loss = p0 ln(x)^2 + p1 ln(x) + p2) and False; or, where the lowest loss is at an end of the
+    grid or next to a diverged (infinite) one, that value, None and True (no vertex: at the edge)."""
+    i = int(np.argmin(losses))
+    at_edge = i in (0, len(xs) - 1) or not np.isfinite(losses[max(i - 1, 0):i + 2]).all()
+    if at_edge:
+        return xs[i], None, True
+    parabola = tuple(float(p) for p in np.polyfit(np.log(xs[i - 1:i + 2]), losses[i - 1:i + 2], 2))
+    return math.exp(-parabola[1] / (2.0 * parabola[0])), parabola, False
+
+
 def best_learning_rates(records: Iterable[dict]) -> list[BestLearningRate]:
     """Step 1: each size's best peak learning rate from sweep run records (``results.jsonl`` lines
     with ``params_total``, ``train_config.peak_lr`` and ``final_loss``), smallest size first."""
@@ -79,12 +92,7 @@ def best_learning_rates(records: Iterable[dict]) -> list[BestLearningRate]:
     for n_params, by_lr in sorted(losses.items()):
         lrs = sorted(by_lr)
         mean = [float(np.mean(by_lr[lr])) for lr in lrs]
-        i = int(np.argmin(mean))
-        at_edge = i in (0, len(lrs) - 1) or not np.isfinite(mean[max(i - 1, 0):i + 2]).all()
-        parabola, best = None, lrs[i]
-        if not at_edge:
-            parabola = tuple(float(p) for p in np.polyfit(np.log(lrs[i - 1:i + 2]), mean[i - 1:i + 2], 2))
-            best = math.exp(-parabola[1] / (2.0 * parabola[0]))
+        best, parabola, at_edge = log_parabola_vertex(lrs, mean)
         bests.append(BestLearningRate(n_params, tuple(lrs), tuple(mean), best, parabola, at_edge))
     return bests
 
