@@ -36,6 +36,7 @@ from scalinglaws.papers import counting
 from scalinglaws.sweeps import runner
 from scalinglaws.sweeps.grid import build_grid
 from scalinglaws.sweeps.presets import Preset, get_preset, shape_family
+from scalinglaws.training import provenance
 from scalinglaws.training.train import Engine
 
 DECISIVE = "gpu-decisive"
@@ -99,9 +100,9 @@ def device_info() -> dict:
     engine = Engine.default()
     info = {"engine": {"device": engine.device, "bf16": engine.bf16, "compile": engine.compile,
                        "check_every": engine.check_every},
-            "device_name": runner.provenance.device_name(engine), "torch": torch.__version__,
-            "cuda": torch.version.cuda, "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "platform": platform.platform()}
+            "device_name": provenance.device_name(engine), "cuda": torch.version.cuda,
+            "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            **provenance.versions()}  # python, torch, numpy and the code's commit, as every run record has them
     if torch.cuda.is_available():
         properties = torch.cuda.get_device_properties(0)
         info.update(gpu_count=torch.cuda.device_count(), gpu_memory_bytes=properties.total_memory,
@@ -121,7 +122,7 @@ def _nvidia_smi() -> str | None:
 
 
 def write_device_info(path: Path) -> None:
-    Path(path).write_text(json.dumps({**device_info(), **runner.provenance.versions()}, indent=2) + "\n")
+    Path(path).write_text(json.dumps(device_info(), indent=2) + "\n")
 
 
 def describe(preset: Preset, seeds: int = 1) -> str:
