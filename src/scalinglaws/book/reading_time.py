@@ -1,0 +1,106 @@
+"""How long a chapter takes to read and run: words of prose, lines of code and figures, counted.
+
+The estimate is the one the book's chapter budget uses: 150 words of prose a minute, 6 seconds
+for each line of code a reader runs, and 1 minute for each figure. Cells that exist only to test
+the page (tagged ``remove-cell`` or ``hidden-check``) are not read, so they are not counted;
+display equations and code blocks inside Markdown are not prose words either.
+
+    python -m scalinglaws.book.reading_time book/*.ipynb     # a table, one row per chapter
+
+The instructor page and the tests read :func:`reading_estimate`, so the times they print are
+computed from the notebooks as they stand, never typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+WORDS_PER_MINUTE = 150
+SECONDS_PER_CODE_LINE = 6
+MINUTES_PER_FIGURE = 1
+#: Tags of code cells a reader never sees on the site.
+UNREAD_TAGS = frozenset({"remove-cell", "hidden-check"})
+FIGURE_TYPES = ("image/png", "image/svg+xml", "application/vnd.plotly.v1+json")
+
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
+_FENCE = re.compile(r"^(```|:::)\{?(code|math)[^\n]*\n.*?^\1\s*$", re.S | re.M)
+_PLAIN_FENCE = re.compile(r"^```[^\n]*\n.*?^```\s*$", re.S | re.M)
+_DIRECTIVE_OPTION = re.compile(r"^:[a-z-]+:.*$", re.M)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’.,-][A-Za-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class ReadingEstimate:
+    """What a reader meets in one chapter, and the minutes it takes by the book's estimate."""
+
+    path: str
+    prose_words: int
+    code_lines: int
+    figures: int
+
+    @property
+    def minutes(self) -> float:
+        return (self.prose_words / WORDS_PER_MINUTE + self.code_lines * SECONDS_PER_CODE_LINE / 60
+                + self.figures * MINUTES_PER_FIGURE)
+
+
+def prose_words(markdown: str) -> int:
+    """Words of prose in one Markdown cell: display math, code blocks, directive options and
+    comments taken out first."""
+    text = _HTML_COMMENT.sub(" ", markdown)
+    text = _DISPLAY_MATH.sub(" ", text)
+    text = _FENCE.sub(" ", text)
+    text = _PLAIN_FENCE.sub(" ", text)
+    text = _DIRECTIVE_OPTION.sub(" ", text)
+    return len(_WORD.findall(text))
+
+
+def _figure_count(cell: dict) -> int:
+    return sum(1 for output in cell.get("outputs", [])
+               if any(kind in output.get("data", {}) for kind in FIGURE_TYPES))
+
+
+def reading_estimate(path: str | Path) -> ReadingEstimate:
+    """Count a notebook's prose words, read code lines and figures."""
+    path = Path(path)
+    try:
+        notebook = json.loads(path.read_text())
+        cells = notebook["cells"]
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"{path}: not a readable notebook ({error})") from None
+    words = lines = figures = 0
+    for cell in cells:
+        source = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "markdown":
+            words += prose_words(source)
+        elif cell.get("cell_type") == "code":
+            if UNREAD_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+                continue
+            lines += sum(1 for line in source.splitlines() if line.strip())
+            figures += _figure_count(cell)
+    return ReadingEstimate(str(path), words, lines, figures)
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__.strip().splitlines()[0])
+        print("usage: python -m scalinglaws.book.reading_time NOTEBOOK [NOTEBOOK ...]", file=sys.stderr)
+        return 2
+    print(f"{'chapter':<48} {'words':>6} {'code':>5} {'figs':>4} {'minutes':>7}")
+    try:
+        for name in argv:
+            e = reading_estimate(name)
+            print(f"{Path(e.path).name:<48} {e.prose_words:>6} {e.code_lines:>5} {e.figures:>4} {e.minutes:>7.0f}")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
