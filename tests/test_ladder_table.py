@@ -48,8 +48,30 @@ def test_every_row_of_a_synthetic_sweep_recovers_its_law(synthetic_rows):
 
 def test_the_seed_0_rows_keep_a_third_of_the_runs_and_the_others_all(synthetic_rows):
     n_all = len(synthetic_records(LAW))
-    assert [row.n_runs for row in synthetic_rows] == [n_all // 3, n_all // 3, n_all, n_all, n_all]
-    assert synthetic_rows[-1].step.options == ladder_table.FitOptions()  # the last row is the reference fit
+    assert [row.n_runs for row in synthetic_rows] == [n_all // 3, n_all // 3, n_all, n_all, n_all, n_all]
+    assert synthetic_rows[-2].step.options == ladder_table.FitOptions()  # the reference fit
+    assert synthetic_rows[-1].step.options == ladder_table.FitOptions(trunks=True)  # ... with trunk intervals
+
+
+def test_the_trunk_row_changes_the_intervals_only_and_they_are_the_trunk_bootstraps(synthetic_rows):
+    from scalinglaws.fitting.sweep_fits import isoflop_records
+    from scalinglaws.fitting.trunk_bootstrap import trunk_bootstrap_approach3, trunk_bootstrap_records
+
+    reference, trunks = synthetic_rows[-2].fits, synthetic_rows[-1].fits
+    records = synthetic_records(LAW)
+    for number in (1, 2, 3):
+        assert trunks.a(number) == reference.a(number)
+    expected = {1: trunk_bootstrap_records(records, 1, n_resamples=5),
+                2: trunk_bootstrap_records(isoflop_records(records, tuned_sweep.BUDGETS), 2, n_resamples=5),
+                3: trunk_bootstrap_approach3(trunk_bootstrap_records.__globals__["SeedRuns"].from_records(records),
+                                             n_resamples=5)}
+    for number, result in expected.items():
+        assert trunks.a_interval(number) == result.interval("a")
+
+
+def test_trunk_intervals_need_the_reference_fit():
+    with pytest.raises(ValueError, match="seed_means, finished_only and windowed"):
+        ladder_table.FitOptions(trunks=True, windowed=False)
 
 
 def test_the_table_prints_every_step_with_its_intervals(synthetic_rows):

@@ -14,6 +14,11 @@
      final loss), not of the intermediate points of training curves.
    - ``windowed``: each IsoFLOP parabola is fitted to the runs within a factor
      :data:`~scalinglaws.fitting.approach2.ISOFLOP_WINDOW` in N of the profile's lowest loss.
+   - ``trunks``: the bootstraps of all three approaches redraw whole WSD trunks (every branch of
+     one (size, seed) trunk together, :mod:`scalinglaws.fitting.trunk_bootstrap`) instead of
+     cells or runs: the branches of a trunk share its seed's luck, so redrawing them one at a time
+     understates the spread. It changes the intervals only, and needs the other three options on
+     (the trunk bootstrap refits the reference fit) and two or more seeds of every size.
 
    Approach 3 fits every finished run (each seed a point) under every option.
 
@@ -53,6 +58,12 @@ class FitOptions:
     seed_means: bool = True
     finished_only: bool = True
     windowed: bool = True
+    trunks: bool = False
+
+    def __post_init__(self) -> None:
+        if self.trunks and not (self.seed_means and self.finished_only and self.windowed):
+            raise ValueError("FitOptions(trunks=True) redraws trunks around the reference fit: it needs "
+                             f"seed_means, finished_only and windowed on, got {self}")
 
 
 #: Every correction off: the fits the book ran on the ``cpu`` sweep.
@@ -131,6 +142,14 @@ def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0
             fits[name], skipped[name] = None, str(error)
     boots = {"approach1": boot1, "approach2": boot2,
              "approach3": partial(bootstrap_approach3, every_run, n_bootstrap, seed, full_fit=fits["approach3"])}
+    if options.trunks:  # whole trunks redrawn, for every approach (module docstring)
+        from scalinglaws.fitting.trunk_bootstrap import trunk_bootstrap, trunk_bootstrap_approach3
+        from scalinglaws.fitting.trunk_noise import SeedRuns
+
+        every_trunk = SeedRuns.from_records(records)
+        boots = {"approach1": partial(trunk_bootstrap, every_trunk, 1, n_bootstrap, seed),
+                 "approach2": partial(trunk_bootstrap, SeedRuns.from_records(isoflop), 2, n_bootstrap, seed),
+                 "approach3": partial(trunk_bootstrap_approach3, every_trunk, n_bootstrap, seed)}
     bootstrap = {name: boot() for name, boot in boots.items() if fits[name] is not None}
     return SweepFits(fits["approach1"], fits["approach2"], fits["approach3"], bootstrap, by_budget,
                      pooled_seed_sd(records, by="params_total"), options, skipped)
