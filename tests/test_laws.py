@@ -7,6 +7,7 @@ import pytest
 
 from scalinglaws.papers import constants as k
 from scalinglaws.papers import laws
+from scalinglaws.papers.constants import ParametricFit
 
 
 @pytest.mark.parametrize(
@@ -319,3 +320,30 @@ def test_mis_sizing_penalty_is_zero_at_the_optimum_and_positive_elsewhere():
         laws.mis_sizing_penalty(0.0, 0.28, 4.0)
     with pytest.raises(ValueError):
         laws.mis_sizing_penalty(0.34, 0.28, -1.0)
+
+
+def test_allocation_exponent_under_6nd_is_eq_4s():
+    """Counted as 6ND, the minimum of L(N, C / 6N) moves as C^(beta / (alpha + beta)) (Eq. 4)."""
+    fit = ParametricFit("test", E=1.2, A=14.0, B=3200.0, alpha=0.31, beta=0.63)
+    sizes = np.geomspace(1e3, 1e7, 9)
+    a = laws.allocation_exponent_under_flop_count(fit, sizes, 6 * sizes, [1e11, 1e12, 1e13])
+    assert a == pytest.approx(laws.allocation_exponents(fit)[0], abs=1e-5)
+
+
+def test_allocation_exponent_under_a_cost_per_parameter_falling_as_n_grows():
+    """With c(N) = k N^(1 - e), C = k N^(1-e) D: substituting D = C / c(N) in Eq. 2 and minimising
+    gives N_opt ~ C^(beta / (alpha + beta (1 - e))) exactly (ground truth for the numerical minimum)."""
+    fit = ParametricFit("test", E=1.2, A=14.0, B=3200.0, alpha=0.31, beta=0.63)
+    sizes = np.geomspace(1e2, 1e8, 13)
+    e = 0.08
+    a = laws.allocation_exponent_under_flop_count(fit, sizes, 20.0 * sizes ** (1 - e), [1e11, 1e12, 1e13])
+    assert a == pytest.approx(fit.beta / (fit.alpha + fit.beta * (1 - e)), abs=1e-5)
+
+
+def test_allocation_exponent_under_flop_count_refuses_an_optimum_at_the_edge():
+    fit = ParametricFit("test", E=1.2, A=14.0, B=3200.0, alpha=0.31, beta=0.63)
+    sizes = np.array([1e3, 2e3, 4e3])
+    with pytest.raises(ValueError, match="edge of the sizes"):
+        laws.allocation_exponent_under_flop_count(fit, sizes, 6 * sizes, [1e14, 1e15])
+    with pytest.raises(ValueError, match="increasing"):
+        laws.allocation_exponent_under_flop_count(fit, sizes[::-1], 6 * sizes, [1e11, 1e12])

@@ -273,3 +273,37 @@ def exponent_counting_non_embedding(a_total: float, elasticity: float) -> float:
     if not -1.0 < elasticity:
         raise ValueError(f"the elasticity d ln(N_ne/N_T) / d ln N_T must exceed -1, got {elasticity}")
     return a_total * (1.0 + elasticity) / (1.0 + a_total * elasticity)
+
+
+def allocation_exponent_under_flop_count(fit: ParametricFit, sizes, flops_per_token, budgets) -> float:
+    """The exponent a of N_opt ~ C^a when the same law L(N, D) is minimised at fixed compute
+    counted another way: C = c(N) D instead of 6 N D.
+
+    ``sizes`` and ``flops_per_token`` tabulate c(N) along a ladder of shapes (for instance
+    :func:`scalinglaws.papers.counting.chinchilla_flops_per_token`, Hoffmann's Appendix F count);
+    between them c is interpolated linearly in log-log. At each budget C, N_opt(C) minimises
+    L(N, C / c(N)) over the ladder's range of N; a is the least-squares slope of log N_opt against
+    log C. With c(N) = 6N it is Eq. 4's beta / (alpha + beta); with a count whose cost per
+    parameter falls as N grows (the attention and embedding work of small models), a differs, so
+    the FLOP convention does move Approach 3's exponent read against C.
+    """
+    n = np.asarray(sizes, dtype=float)
+    per_token = np.asarray(flops_per_token, dtype=float)
+    c = np.asarray(budgets, dtype=float)
+    if n.ndim != 1 or n.shape != per_token.shape or n.size < 2 or np.any(np.diff(n) <= 0):
+        raise ValueError("sizes must be 2 or more increasing values with one FLOPs-per-token value each")
+    if np.any(per_token <= 0) or c.size < 2 or np.any(c <= 0):
+        raise ValueError("FLOPs per token and the budgets (2 or more) must be positive")
+    log_n = np.linspace(np.log(n[0]), np.log(n[-1]), 4001)
+    log_cost = np.interp(log_n, np.log(n), np.log(per_token))
+    optima = []
+    for budget in c:
+        loss = parametric_loss(fit, np.exp(log_n), budget / np.exp(log_cost))
+        best = int(np.argmin(loss))
+        if best in (0, log_n.size - 1):
+            raise ValueError(f"at C = {budget:.3g} the optimum lies at the edge of the sizes tabulated "
+                             f"({n[0]:.3g} .. {n[-1]:.3g}): tabulate a wider ladder or use smaller budgets")
+        low, mid, high = loss[best - 1:best + 2]  # the vertex of the parabola through the 3 lowest points
+        step = log_n[1] - log_n[0]
+        optima.append(log_n[best] + 0.5 * step * (low - high) / (low - 2.0 * mid + high))
+    return float(np.polyfit(np.log(c), optima, 1)[0])
