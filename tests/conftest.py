@@ -51,3 +51,68 @@ def site(tmp_path_factory) -> Path:
     """A fresh build of the teacher's site, once per session for every test file that reads it
     (tests/test_site.py, tests/test_student_edition.py): never a stale _build/html left from earlier."""
     return build_site(tmp_path_factory.mktemp("site"))
+
+
+# ------------------------------------------------------------------------------------------
+# Runtime lines against the time nbval measures
+# ------------------------------------------------------------------------------------------
+# Every chapter states its running time in one line under its title. nbval runs each notebook
+# cell by cell; the sum of its cells' durations is the chapter's running time on this machine.
+# When every cell of a notebook ran and passed, the stated line must agree with it within a factor
+# of 2 (scalinglaws.book.reading_time.runtime_agrees); otherwise the session fails, naming the
+# chapter, the line and the measured time. With pytest-xdist the workers' reports reach this hook
+# in the controller, so the check runs once, there.
+_NOTEBOOK_SECONDS: dict[str, float] = {}
+_NOTEBOOK_CALLS: dict[str, int] = {}
+_NOTEBOOK_UNFINISHED: set[str] = set()
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::")[0]
+    if not path.endswith(".ipynb"):
+        return
+    _NOTEBOOK_SECONDS[path] = _NOTEBOOK_SECONDS.get(path, 0.0) + report.duration
+    if report.failed or report.skipped:
+        _NOTEBOOK_UNFINISHED.add(path)
+    if report.when == "call":
+        _NOTEBOOK_CALLS[path] = _NOTEBOOK_CALLS.get(path, 0) + 1
+
+
+def runtime_mismatches() -> list[str]:
+    """The chapters whose runtime line disagrees with the time their cells took in this session."""
+    import json
+
+    from scalinglaws.book.reading_time import runtime_agrees, stated_runtime
+
+    problems = []
+    for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
+        notebook = REPO / path
+        if path in _NOTEBOOK_UNFINISHED or not notebook.exists():
+            continue
+        cells = json.loads(notebook.read_text())["cells"]
+        if _NOTEBOOK_CALLS.get(path, 0) < sum(cell["cell_type"] == "code" for cell in cells):
+            continue  # only part of the notebook ran (-k, a deselected cell): nothing to compare
+        stated = stated_runtime("".join(cells[0]["source"])) if cells else None
+        if stated is not None and not runtime_agrees(stated, seconds):
+            problems.append(f"{path}: its runtime line says {stated[0]:.0f}-{stated[1]:.0f} s, its cells took "
+                            f"{seconds:.0f} s here (more than a factor of 2 apart)")
+    return problems
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks
+        return
+    problems = runtime_mismatches()
+    session.config._runtime_problems = problems
+    if problems and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    timed = {path: seconds for path, seconds in _NOTEBOOK_SECONDS.items() if path not in _NOTEBOOK_UNFINISHED}
+    if timed:
+        terminalreporter.section("notebook running times (the sum of nbval's cell durations)")
+        for path, seconds in sorted(timed.items()):
+            terminalreporter.write_line(f"{path}: {seconds:.0f} s")
+    for problem in getattr(config, "_runtime_problems", []):
+        terminalreporter.write_line(f"RUNTIME LINE WRONG: {problem}", red=True)

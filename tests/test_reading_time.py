@@ -104,3 +104,25 @@ def test_core_chapter_opens_with_its_key_idea_and_a_one_line_runtime(path):
     assert len(runtime) == 1 and len(runtime[0].split()) <= 14, (
         f"{path.name}: the title cell needs one short runtime line ('*Runtime: about N minutes on a 2-core "
         f"laptop.*'), found {runtime}")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("*Runtime: about 3 minutes on a 2-core laptop.*", (180.0, 180.0)),
+    ("*Runtime: about 3 to 4 minutes on a 2-core laptop.*", (180.0, 240.0)),
+    ("*Runtime: under a minute on a 2-core laptop.*", (0.0, 60.0)),
+    ("*Runtime: under 5 seconds on a 2-core laptop.*", (0.0, 5.0)),
+    ("*Runtime: about 1.5 minutes on a 2-core laptop.*", (90.0, 90.0)),
+    ("No runtime line here.", None),
+])
+def test_stated_runtime_is_read_in_seconds(line, expected):
+    assert reading_time.stated_runtime(f"# Title\n\n{line}\n") == expected
+
+
+def test_runtime_agrees_within_a_factor_of_2():
+    about_3 = (180.0, 180.0)
+    assert reading_time.runtime_agrees(about_3, 90.0) and reading_time.runtime_agrees(about_3, 360.0)
+    assert not reading_time.runtime_agrees(about_3, 89.0) and not reading_time.runtime_agrees(about_3, 361.0)
+    under_a_minute = (0.0, 60.0)
+    assert reading_time.runtime_agrees(under_a_minute, 1.0) and not reading_time.runtime_agrees(under_a_minute, 121.0)
+    assert reading_time.runtime_agrees((0.0, 5.0), 9.0)  # start-up dominates a few seconds
+    assert not reading_time.runtime_agrees((0.0, 5.0), 11.0)

@@ -31,7 +31,10 @@ from scalinglaws.book import student_edition
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
 VENV = Path(sys.executable).parents[1]
-CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))
+#: Every notebook of the book; the chapters (numbered, each with exercises and solutions) among them.
+#: Appendices and the quickstart have no exercises, but their hidden checks are left out all the same.
+NOTEBOOKS = sorted((REPO / "book").glob("*.ipynb"))
+CHAPTERS = sorted((REPO / "book").glob("[0-9][0-9]_*.ipynb"))
 EXTENSIONS = CONFIG["parse"]["myst_enable_extensions"]
 
 SOLUTION_BLOCK = re.compile(r"^```\{solution\}.*?^```[ \t]*$\n?", re.MULTILINE | re.DOTALL)
@@ -160,7 +163,7 @@ def test_a_notebook_without_solutions_is_copied_byte_for_byte(tmp_path):
 
 def test_every_hidden_check_is_tagged_so_the_student_edition_can_leave_it_out():
     """A cell that exists only to test its page says so on its first line and carries the tag."""
-    for path in CHAPTERS:
+    for path in NOTEBOOKS:
         for index, cell in enumerate(json.loads(path.read_text())["cells"]):
             says_so = cell["cell_type"] == "code" and "".join(cell["source"]).startswith("# Hidden check")
             assert says_so == student_edition.is_hidden_check(cell), f"{path.name}, cell {index}"
@@ -168,7 +171,7 @@ def test_every_hidden_check_is_tagged_so_the_student_edition_can_leave_it_out():
                 assert "remove-cell" in cell["metadata"]["tags"], f"{path.name}, cell {index}: on the website"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_the_student_notebooks_leave_out_the_hidden_checks_and_need_none_of_their_names(path, tmp_path):
     """The student's copy has no hidden check, and no code cell left in it loads a name that only a
     removed check defined (so Run All still runs)."""

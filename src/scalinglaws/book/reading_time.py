@@ -9,6 +9,11 @@ display equations and code blocks inside Markdown are not prose words either.
 
 The instructor page and the tests read :func:`reading_estimate`, so the times they print are
 computed from the notebooks as they stand, never typed.
+
+Running time is measured, not estimated: each chapter states it in one line under its title
+("*Runtime: about 3 minutes on a 2-core laptop.*"), and the test run compares that line with the
+time nbval took to run the chapter's cells (:func:`stated_runtime`, :func:`runtime_agrees`;
+``tests/conftest.py``), within a factor of 2 either way.
 """
 
 from __future__ import annotations
@@ -84,6 +89,31 @@ def reading_estimate(path: str | Path) -> ReadingEstimate:
             lines += sum(1 for line in source.splitlines() if line.strip())
             figures += _figure_count(cell)
     return ReadingEstimate(str(path), words, lines, figures)
+
+
+_RUNTIME = re.compile(r"\*Runtime: (about|under) (a|an|\d+(?:\.\d+)?)(?: to (\d+(?:\.\d+)?))? (second|minute)s?\b")
+
+
+def stated_runtime(markdown: str) -> tuple[float, float] | None:
+    """The running time a chapter's runtime line states, as (low, high) seconds: "about 3 minutes"
+    is (180, 180), "about 3 to 4 minutes" (180, 240), "under a minute" (0, 60); None without a line."""
+    match = _RUNTIME.search(markdown)
+    if match is None:
+        return None
+    kind, first, second, unit = match.groups()
+    scale = 60.0 if unit == "minute" else 1.0
+    low = (1.0 if first in ("a", "an") else float(first)) * scale
+    high = float(second) * scale if second else low
+    return (0.0, high) if kind == "under" else (low, high)
+
+
+def runtime_agrees(stated: tuple[float, float], measured_s: float, factor: float = 2.0) -> bool:
+    """Whether ``measured_s`` is within ``factor`` of the stated range (an "under" line: only above).
+    Runs shorter than 10 s agree with any line of 10 s or less: kernel start-up dominates them."""
+    low, high = stated
+    if measured_s <= 10.0 and high <= 10.0:
+        return True
+    return low / factor <= measured_s <= high * factor
 
 
 def main(argv: list[str]) -> int:
