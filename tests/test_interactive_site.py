@@ -29,7 +29,7 @@ from test_site import browser, is_off_machine, network_log, server, toc_files  #
 FIGURES = {
     "allocation-explorer": "book/07_calculator",
     "isoflop-explorer": "book/11_approach2_isoflop",
-    "loss-landscape": "book/12_approach3_parametric",
+    "loss-landscape": "book/appendix_c3_parametric",
     "inference-explorer": "book/15_where_next",
 }
 MAX_PAGE_BYTES = 5 * 1024 * 1024
