@@ -126,3 +126,26 @@ def test_runtime_agrees_within_a_factor_of_2():
     assert reading_time.runtime_agrees(under_a_minute, 1.0) and not reading_time.runtime_agrees(under_a_minute, 121.0)
     assert reading_time.runtime_agrees((0.0, 5.0), 9.0)  # start-up dominates a few seconds
     assert not reading_time.runtime_agrees((0.0, 5.0), 11.0)
+
+
+def book_pages() -> list[Path]:
+    """Every notebook the table of contents lists."""
+    return [path for path in (REPO / f"{name}.ipynb" for name in re.findall(r"file: (book/\S+)", TOC)) if path.exists()]
+
+
+@pytest.mark.parametrize("path", book_pages(), ids=lambda path: path.name)
+def test_each_page_states_its_reading_time_as_computed(path):
+    """The reading-time line under the title is the estimate of the page as it stands, give or take
+    a minute (the line's own words change the estimate): edit a page, then rerun
+    ``python -m scalinglaws.book.reading_time --write`` to restate it."""
+    title = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    stated = reading_time.stated_reading_minutes(title)
+    estimate = reading_estimate(path).minutes
+    assert stated is not None, f"{path.name}: no '*Reading time: about N minutes.*' line under its title"
+    assert abs(stated - estimate) <= 1, f"{path.name} states {stated} minutes of reading; its estimate is {estimate:.1f}"
+
+
+def test_reading_line_rounds_to_whole_minutes():
+    assert reading_time.reading_line(ReadingEstimate("x", 300, 0, 0)) == "*Reading time: about 2 minutes.*"
+    assert reading_time.stated_reading_minutes("# T\n\n*Reading time: about 31 minutes.*\n") == 31
+    assert reading_time.stated_reading_minutes("# T\n") is None

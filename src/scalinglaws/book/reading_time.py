@@ -5,7 +5,8 @@ for each line of code a reader runs, and 1 minute for each figure. Cells that ex
 the page (tagged ``remove-cell`` or ``hidden-check``) are not read, so they are not counted;
 display equations and code blocks inside Markdown are not prose words either.
 
-    python -m scalinglaws.book.reading_time book/*.ipynb     # a table, one row per chapter
+    python -m scalinglaws.book.reading_time book/*.ipynb          # a table, one row per chapter
+    python -m scalinglaws.book.reading_time --write book/*.ipynb  # restate each page's reading line
 
 The instructor page and the tests read :func:`reading_estimate`, so the times they print are
 computed from the notebooks as they stand, never typed.
@@ -107,6 +108,20 @@ def stated_runtime(markdown: str) -> tuple[float, float] | None:
     return (0.0, high) if kind == "under" else (low, high)
 
 
+_READING = re.compile(r"^\*Reading time: about (\d+) minutes\.\*$", re.M)
+
+
+def reading_line(estimate: ReadingEstimate) -> str:
+    """The line a page states under its runtime line: its estimate in whole minutes."""
+    return f"*Reading time: about {max(1, round(estimate.minutes))} minutes.*"
+
+
+def stated_reading_minutes(markdown: str) -> int | None:
+    """The minutes a page's reading-time line states (None without one)."""
+    match = _READING.search(markdown)
+    return None if match is None else int(match.group(1))
+
+
 def runtime_agrees(stated: tuple[float, float], measured_s: float, factor: float = 2.0) -> bool:
     """Whether ``measured_s`` is within ``factor`` of the stated range (an "under" line: only above).
     Runs shorter than 10 s agree with any line of 10 s or less: kernel start-up dominates them."""
@@ -116,7 +131,34 @@ def runtime_agrees(stated: tuple[float, float], measured_s: float, factor: float
     return low / factor <= measured_s <= high * factor
 
 
+def write_reading_line(path: str | Path) -> bool:
+    """Put the page's reading-time line (:func:`reading_line`) in its title cell, under the runtime
+    line (or the title), replacing an old one; True if the file changed. Outputs are untouched."""
+    path = Path(path)
+    original = path.read_text()
+    notebook = json.loads(original)
+    title = notebook["cells"][0]
+    text = "".join(title["source"])
+    text = _READING.sub("", text).replace("\n\n\n", "\n\n")
+    lines = text.split("\n")
+    anchor = next((i for i, line in enumerate(lines) if line.startswith("*Runtime:")), 0)
+    for _ in range(2):  # the line's own words move the estimate a little: settle it
+        lines_with = lines[:anchor + 1] + [reading_line(ReadingEstimate("", 0, 0, 0))] + lines[anchor + 1:]
+        title["source"] = "\n".join(lines_with).splitlines(True)
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+        lines_with[anchor + 1] = reading_line(reading_estimate(path))
+        title["source"] = "\n".join(lines_with).splitlines(True)
+        new = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+        path.write_text(new)
+    return new != original
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--write":
+        for name in argv[1:]:
+            write_reading_line(name)
+            print(f"{name}: {reading_line(reading_estimate(name))}")
+        return 0
     if not argv:
         print(__doc__.strip().splitlines()[0])
         print("usage: python -m scalinglaws.book.reading_time NOTEBOOK [NOTEBOOK ...]", file=sys.stderr)
