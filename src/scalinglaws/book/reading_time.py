@@ -79,6 +79,11 @@ def reading_estimate(path: str | Path) -> ReadingEstimate:
         cells = notebook["cells"]
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{path}: not a readable notebook ({error})") from None
+    return estimate_of_cells(cells, str(path))
+
+
+def estimate_of_cells(cells: list[dict], name: str) -> ReadingEstimate:
+    """:func:`reading_estimate` of a notebook's cells already in memory."""
     words = lines = figures = 0
     for cell in cells:
         source = "".join(cell.get("source", []))
@@ -89,7 +94,7 @@ def reading_estimate(path: str | Path) -> ReadingEstimate:
                 continue
             lines += sum(1 for line in source.splitlines() if line.strip())
             figures += _figure_count(cell)
-    return ReadingEstimate(str(path), words, lines, figures)
+    return ReadingEstimate(name, words, lines, figures)
 
 
 _RUNTIME = re.compile(r"\*Runtime: (about|under) (a|an|\d+(?:\.\d+)?)(?: to (\d+(?:\.\d+)?))? (second|minute)s?\b")
@@ -133,22 +138,20 @@ def runtime_agrees(stated: tuple[float, float], measured_s: float, factor: float
 
 def write_reading_line(path: str | Path) -> bool:
     """Put the page's reading-time line (:func:`reading_line`) in its title cell, under the runtime
-    line (or the title), replacing an old one; True if the file changed. Outputs are untouched."""
+    line (or the title), replacing an old one; True if the file changed. Outputs are untouched.
+    The line has the same words whatever its number, so the page is estimated with it in place."""
     path = Path(path)
     original = path.read_text()
     notebook = json.loads(original)
     title = notebook["cells"][0]
-    text = "".join(title["source"])
-    text = _READING.sub("", text).replace("\n\n\n", "\n\n")
-    lines = text.split("\n")
-    anchor = next((i for i, line in enumerate(lines) if line.startswith("*Runtime:")), 0)
-    for _ in range(2):  # the line's own words move the estimate a little: settle it
-        lines_with = lines[:anchor + 1] + [reading_line(ReadingEstimate("", 0, 0, 0))] + lines[anchor + 1:]
-        title["source"] = "\n".join(lines_with).splitlines(True)
-        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
-        lines_with[anchor + 1] = reading_line(reading_estimate(path))
-        title["source"] = "\n".join(lines_with).splitlines(True)
-        new = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    lines = _READING.sub("", "".join(title["source"])).replace("\n\n\n", "\n\n").split("\n")
+    at = next((i for i, line in enumerate(lines) if line.startswith("*Runtime:")), 0) + 1
+    lines.insert(at, reading_line(ReadingEstimate("", 0, 0, 0)))
+    title["source"] = "\n".join(lines).splitlines(True)
+    lines[at] = reading_line(estimate_of_cells(notebook["cells"], str(path)))
+    title["source"] = "\n".join(lines).splitlines(True)
+    new = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    if new != original:
         path.write_text(new)
     return new != original
 
