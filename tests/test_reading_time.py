@@ -130,7 +130,7 @@ def test_runtime_agrees_within_a_factor_of_2():
 
 def book_pages() -> list[Path]:
     """Every notebook the table of contents lists."""
-    return [path for path in (REPO / f"{name}.ipynb" for name in re.findall(r"file: (book/\S+)", TOC)) if path.exists()]
+    return reading_time.book_notebooks(REPO / "_toc.yml")
 
 
 @pytest.mark.parametrize("path", book_pages(), ids=lambda path: path.name)
@@ -149,3 +149,8 @@ def test_reading_line_rounds_to_whole_minutes():
     assert reading_time.reading_line(ReadingEstimate("x", 300, 0, 0)) == "*Reading time: about 2 minutes.*"
     assert reading_time.stated_reading_minutes("# T\n\n*Reading time: about 31 minutes.*\n") == 31
     assert reading_time.stated_reading_minutes("# T\n") is None
+
+
+def test_runtime_label_prints_the_stated_range():
+    assert [reading_time.runtime_label(s) for s in (None, (0.0, 60.0), (0.0, 5.0), (120.0, 240.0), (180.0, 180.0))] \
+        == ["-", "< 1 min", "< 5 s", "2-4 min", "3 min"]

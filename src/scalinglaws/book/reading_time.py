@@ -127,6 +127,24 @@ def stated_reading_minutes(markdown: str) -> int | None:
     return None if match is None else int(match.group(1))
 
 
+def book_notebooks(toc: str | Path) -> list[Path]:
+    """The notebooks a Jupyter Book table of contents (``_toc.yml``) lists, in its order, as paths
+    beside it; pages that are not notebooks (``.md``) are left out."""
+    toc = Path(toc)
+    names = re.findall(r"file: (\S+)", toc.read_text())
+    return [path for path in (toc.parent / f"{name}.ipynb" for name in names) if path.exists()]
+
+
+def runtime_label(stated: tuple[float, float] | None) -> str:
+    """A stated runtime (:func:`stated_runtime`) in a table's few characters: "< 1 min", "2-4 min"."""
+    if stated is None:
+        return "-"
+    low, high = stated
+    if low == 0:
+        return f"< {high / 60:.0f} min" if high >= 60 else f"< {high:.0f} s"
+    return f"{low / 60:.0f}-{high / 60:.0f} min" if high > low else f"{high / 60:.0f} min"
+
+
 def runtime_agrees(stated: tuple[float, float], measured_s: float, factor: float = 2.0) -> bool:
     """Whether ``measured_s`` is within ``factor`` of the stated range (an "under" line: only above).
     Runs shorter than 10 s agree with any line of 10 s or less: kernel start-up dominates them."""
