@@ -105,20 +105,31 @@ def synchronize(device: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def measure_peak(device: str) -> tuple[float, str]:
-    """FLOP/s of a square matrix product loop, the MFU denominator: bf16 on CUDA, fp32 on a CPU."""
-    n, dtype, repeats = (8192, torch.bfloat16, 20) if device.startswith("cuda") else (384, torch.float32, 20)
+def matmul_flops(n: int, dtype: torch.dtype, device: str = "cpu", repeats: int = 1, warmup: int = 1,
+                 best_of: int = 1) -> float:
+    """FLOP/s of n x n matrix products (2 n^3 FLOPs each) on ``device``: after ``warmup`` products, the best
+    of ``best_of`` timings of ``repeats`` back-to-back products, each from the first launch until the
+    device has finished them."""
     a = torch.randn(n, n, device=device).to(dtype)
     b = torch.randn(n, n, device=device).to(dtype)
-    for _ in range(3):
+    for _ in range(warmup):
         a @ b
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    synchronize(device)
-    seconds = time.perf_counter() - start
-    return 2 * n ** 3 * repeats / seconds, f"{str(dtype).removeprefix('torch.')} matmul {n}^3"
+    best = math.inf
+    for _ in range(best_of):
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 * repeats / best
+
+
+def measure_peak(device: str) -> tuple[float, str]:
+    """FLOP/s of a square matrix product loop, the MFU denominator: bf16 on CUDA, fp32 on a CPU."""
+    n, dtype = (8192, torch.bfloat16) if device.startswith("cuda") else (384, torch.float32)
+    peak = matmul_flops(n, dtype, device, repeats=20, warmup=3)
+    return peak, f"{str(dtype).removeprefix('torch.')} matmul {n}^3"
 
 
 def time_single(shape: TransformerShape, setting: Setting, data: np.ndarray, compile: bool = False) -> float:

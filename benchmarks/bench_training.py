@@ -35,6 +35,8 @@ from scalinglaws.sweeps.presets import PRESETS
 from scalinglaws.training.model import GPT
 from scalinglaws.training.train import Engine, TrainConfig, train
 
+from bench_gpu_engine import matmul_flops  # a script beside this one (its folder is first on sys.path)
+
 
 def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
@@ -42,14 +44,7 @@ def load() -> str:
 
 def matmul_peak(dtype: torch.dtype, n: int = 4096, repeats: int = 5) -> float:
     """Best FLOP rate of an n^3 matmul (2 n^3 FLOPs) over ``repeats`` tries."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
+    return matmul_flops(n, dtype, best_of=repeats)
 
 
 def random_bytes(size: int = 2_000_000) -> np.ndarray:

@@ -114,7 +114,7 @@ def test_the_reference_sweep_measures_as_the_design_assumes():
     assert noise.ss_share == pytest.approx(0.543, abs=0.002)  # "54% of the seed variance" by sum of squares
     assert noise.trunk_fraction == pytest.approx(0.476, abs=0.002)  # corrected for each trunk's run noise
     pilot = fit_approach2_on_seed_means(SeedRuns.from_records(isoflop_records(records, tuned_sweep.BUDGETS)))
-    assert pilot.a == pytest.approx(design.PILOT_A, abs=5e-4)
+    assert round(pilot.a, 3) == design.PILOT_A  # the pilot's a is this sweep's, to the digits the design printed
     measured = flops_trained(records) / core_seconds(records)
     assert 1.0 < design.FLOPS_PER_CORE_SECOND / measured < 1.5  # 1.5e10 measured; larger models run faster
 

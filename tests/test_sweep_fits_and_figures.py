@@ -143,6 +143,26 @@ def test_diverged_runs_are_counted_and_left_out(tmp_path):
     assert sum(profile.n_runs for profile in profiles) == 14
 
 
+def test_records_fitted_with_every_correction_off_are_fit_sweep_of_their_runs():
+    """fit_sweep_records under PLAIN is fit_sweep on the same runs: one kind of result, the same fits
+    and bootstrap refits, the same printed report (diverged runs counted and left out)."""
+    from scalinglaws.data.results import records_to_runs
+
+    _, records = load_results(DEMO)
+    records[0] = dict(records[0], diverged=True, final_loss=None)
+    plain = sweep_fits.fit_sweep_records(records, n_bootstrap=4, seed=2, options=sweep_fits.PLAIN)
+    book = sweep_fits.fit_sweep(records_to_runs(records), n_bootstrap=4, seed=2)
+    assert type(plain) is type(book) is sweep_fits.SweepFits
+    assert plain.n_diverged == book.n_diverged == 1 and plain.skipped == {}
+    assert plain.report.format() == book.report.format()
+    for number in (1, 2, 3):
+        assert plain.a(number) == book.a(number) == book.fit(number).a
+        boot = book.report.approach(number).bootstrap
+        assert plain.bootstrap[f"approach{number}"].samples.keys() == boot.samples.keys()
+        for name, samples in boot.samples.items():
+            assert np.array_equal(plain.bootstrap[f"approach{number}"].samples[name], samples)
+
+
 # ------------------------------------------------------------------------------------------
 # Tables
 # ------------------------------------------------------------------------------------------

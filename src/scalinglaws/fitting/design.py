@@ -52,8 +52,9 @@ from scalinglaws.fitting.trunk_noise import NoiseStructure, SeedRuns, draw_noise
 from scalinglaws.papers.constants import ParametricFit
 from scalinglaws.papers.laws import allocation_exponents, optimal_allocation, parametric_loss
 
-# The book's CPU sweeps, repeated here because fitting sits below sweeps (tests/test_design.py checks
-# that they agree with scalinglaws.sweeps.tuned_sweep and scalinglaws.sweeps.presets).
+# The book's CPU sweeps, repeated here because fitting sits below training and sweeps, where these are
+# defined (tests/test_layers.py forbids the import; tests/test_design.py checks that they agree with
+# scalinglaws.sweeps.tuned_sweep and scalinglaws.sweeps.presets).
 #: Every run has at least 4,000 steps of 4 x 128 bytes (tokens).
 STEP_FLOOR_TOKENS = 4000 * 4 * 128
 #: No run sees more than 4 epochs of its corpus's training bytes.
@@ -65,7 +66,9 @@ COOLDOWN_FRACTION = 0.2
 #: (compute_spent.flops_trained / core_seconds of results/tuned), 2-3e10 for its two largest sizes.
 FLOPS_PER_CORE_SECOND = 2e10
 CORE_HOURS_AVAILABLE = 10.0
-#: The reference sweep's Approach 2 exponent (seed means, window rule): the pilot that centres a real grid.
+#: The reference sweep's Approach 2 exponent, the pilot that centres a real grid: a of
+#: trunk_bootstrap.fit_approach2_on_seed_means on results/tuned's IsoFLOP budgets (0.53516), to the three
+#: digits results/design/design.txt was computed with (tests/test_design.py recomputes it).
 PILOT_A = 0.535
 TRUE_EXPONENTS = (0.5, 0.73)
 BUDGET_SPACING = math.sqrt(2.0)
@@ -218,14 +221,19 @@ def _fitted_a(clean: SeedRuns, noise: NoiseStructure, rng: np.random.Generator) 
         return math.nan
 
 
+def _sweeps_generator(n_sweeps: int, seed: int) -> np.random.Generator:
+    """The random generator that draws ``n_sweeps`` simulated sweeps; an error naming ``n_sweeps`` below 1."""
+    if n_sweeps < 1:
+        raise ValueError(f"n_sweeps must be a positive number of simulated sweeps, got {n_sweeps!r}")
+    return np.random.default_rng(seed)
+
+
 def simulate_a(truth: ParametricFit, budgets, n_sizes: int, n_seeds: int, noise: NoiseStructure,
                n_sweeps: int = 200, seed: int = 0, centre_by: ParametricFit | None = None,
                size_span: float = SIZE_SPAN) -> Spread:
     """Approach 2's a on ``n_sweeps`` sweeps drawn from ``truth`` with ``noise`` (module docstring), the
     sizes centred by ``centre_by`` (default: the truth), the ladder's phase drawn for each sweep."""
-    if n_sweeps < 1:
-        raise ValueError(f"n_sweeps must be a positive number of simulated sweeps, got {n_sweeps!r}")
-    rng = np.random.default_rng(seed)
+    rng = _sweeps_generator(n_sweeps, seed)
     values = [_fitted_a(centred_grid(centre_by or truth, budgets, n_sizes, n_seeds, size_span,
                                      phase=rng.uniform()).seed_runs(truth), noise, rng) for _ in range(n_sweeps)]
     return Spread(allocation_exponents(truth)[0], np.array(values))
@@ -236,9 +244,7 @@ def parametric_interval(runs: SeedRuns, law: ParametricFit, noise: NoiseStructur
     """Approach 2's a on ``n_sweeps`` redraws of the runs' own grid from ``law`` (Approach 3 fitted to the
     sweep, say) with ``noise`` (measured on a sweep with seeds): the interval of a sweep with one seed
     per size, whose trunks the trunk bootstrap cannot redraw. ``Spread.fitted``'s percentiles are it."""
-    if n_sweeps < 1:
-        raise ValueError(f"n_sweeps must be a positive number of simulated sweeps, got {n_sweeps!r}")
-    rng = np.random.default_rng(seed)
+    rng = _sweeps_generator(n_sweeps, seed)
     clean = runs.with_loss(parametric_loss(law, runs.params, runs.tokens))
     return Spread(allocation_exponents(law)[0], np.array([_fitted_a(clean, noise, rng) for _ in range(n_sweeps)]))
 
@@ -324,7 +330,7 @@ def design_rows(candidates, laws: dict[float, ParametricFit], pilot: ParametricF
                               centre_by, candidate.size_span)
 
         rows.append({"candidate": candidate, "budgets": budgets, "tokens": grid.token_range(),
-                     "core_hours": grid.cost_flops() / flops_per_core_second / 3600.0,
+                     "core_hours": candidate.core_hours(pilot, flops_per_core_second),
                      "spreads": {a: spread(law) for a, law in laws.items()},
                      "misplaced": spread(laws[max(laws)], centre_by=pilot)})
     return rows

@@ -1,4 +1,4 @@
-"""The three approaches fitted to one sweep, two ways.
+"""The three approaches fitted to one sweep, two ways, both giving a :class:`SweepFit`.
 
 1. **From its run records, with the reference sweep's corrections as options**
    (:func:`fit_sweep_records`). The reference sweep (:mod:`scalinglaws.sweeps.tuned_sweep`) is
@@ -20,7 +20,8 @@
      understates the spread. It changes the intervals only, and needs the other three options on
      (the trunk bootstrap refits the reference fit) and two or more seeds of every size.
 
-   Approach 3 fits every finished run (each seed a point) under every option.
+   Approach 3 fits every finished run (each seed a point) under every option. With every option
+   off (:data:`PLAIN`) and no ``isoflop_budgets``, the result is :func:`fit_sweep`'s on the same runs.
 
 2. **Every run its own point, under an explicit counting convention** (:func:`load_sweep_runs`,
    :func:`fit_sweep`), tabulated next to Hoffmann's Table 2::
@@ -37,7 +38,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -46,7 +47,7 @@ import numpy as np
 from scalinglaws.data.results import results_to_runs
 from scalinglaws.data.runs import Runs
 from scalinglaws.fitting import fit_all
-from scalinglaws.fitting.report import DEFAULT_BOOTSTRAP, FitReport
+from scalinglaws.fitting.report import DEFAULT_BOOTSTRAP, ApproachReport, FitReport
 from scalinglaws.papers import constants
 from scalinglaws.papers.tables import format_table
 
@@ -69,30 +70,65 @@ class FitOptions:
 #: Every correction off: the fits the book ran on the ``cpu`` sweep.
 PLAIN = FitOptions(seed_means=False, finished_only=False, windowed=False)
 
+#: The label of a sweep fitted without one.
+DEFAULT_LABEL = "this sweep"
+
 
 @dataclass(frozen=True, eq=False)
-class SweepFits:
-    """The three approaches on a sweep's records, their bootstraps, and the measured seed spread
-    (empty dicts when the records hold one seed per cell)."""
+class SweepFit:
+    """A sweep's runs and the three approaches' fits and bootstraps on them (a :class:`FitReport`),
+    under one label, with the corrections the fits applied and the measured seed spread (empty dicts
+    when the records hold one seed per cell, and for :func:`fit_sweep`, which measures none)."""
 
-    approach1: object  # fitting.approach1.Approach1Fit
-    approach2: object  # fitting.approach2.Approach2Fit
-    approach3: object  # fitting.approach3.Approach3Fit
-    bootstrap: dict  # "approach1" | "approach2" | "approach3" -> fitting.bootstrap.BootstrapResult
-    seed_sd_by_budget: dict  # budget -> seed_noise.PooledSpread
-    seed_sd_by_size: dict  # N -> seed_noise.PooledSpread
-    options: FitOptions
-    skipped: dict  # approach name -> why it could not be fitted (its fit is then None)
+    label: str
+    runs: Runs
+    report: FitReport
+    options: FitOptions = PLAIN
+    seed_sd_by_budget: dict = field(default_factory=dict)  # budget -> seed_noise.PooledSpread
+    seed_sd_by_size: dict = field(default_factory=dict)  # N -> seed_noise.PooledSpread
+
+    def fit(self, index: int):
+        """Approach ``index`` (1, 2 or 3)'s fit, or None when it was skipped."""
+        return self.report.approach(index).fit
+
+    approach1 = property(lambda self: self.fit(1), doc="Approach 1's fit (fitting.approach1.Approach1Fit) or None")
+    approach2 = property(lambda self: self.fit(2), doc="Approach 2's fit (fitting.approach2.Approach2Fit) or None")
+    approach3 = property(lambda self: self.fit(3), doc="Approach 3's fit (fitting.approach3.Approach3Fit) or None")
+
+    @property
+    def bootstrap(self) -> dict:
+        """"approach1" | "approach2" | "approach3" -> its fitting.bootstrap.BootstrapResult, for the
+        approaches that were fitted and bootstrapped."""
+        return {f"approach{n}": self.report.approach(n).bootstrap for n in (1, 2, 3)
+                if self.report.approach(n).bootstrap is not None}
+
+    @property
+    def skipped(self) -> dict:
+        """Approach name -> why it could not be fitted (its fit is then None)."""
+        return {f"approach{n}": self.report.approach(n).skipped for n in (1, 2, 3) if self.fit(n) is None}
 
     def a(self, number: int) -> float:
         """Approach ``number``'s exponent a of N_opt ~ C^a (NaN when it could not be fitted)."""
-        fit = getattr(self, f"approach{number}")
+        fit = self.fit(number)
         return float("nan") if fit is None else fit.a
 
     def a_interval(self, number: int) -> tuple[float, float]:
         """Approach ``number``'s 10-90% bootstrap interval on a (NaNs when it could not be fitted)."""
-        boot = self.bootstrap.get(f"approach{number}")
+        boot = self.report.approach(number).bootstrap
         return (float("nan"), float("nan")) if boot is None else boot.interval("a")
+
+    @property
+    def n_diverged(self) -> int:
+        """Runs flagged as diverged: in the sweep, left out of every fit."""
+        return int(self.runs.diverged.sum())
+
+    def table(self) -> ExponentTable:
+        """The tidy table of this sweep: one row per approach."""
+        return exponent_table(self)
+
+
+#: The name :func:`fit_sweep_records`' callers know its result by.
+SweepFits = SweepFit
 
 
 def isoflop_records(records: list[dict], budgets=None) -> list[dict]:
@@ -104,8 +140,22 @@ def isoflop_records(records: list[dict], budgets=None) -> list[dict]:
     return [record for record in records if float(record["budget"]) in wanted]
 
 
+def _approach_reports(fits, bootstraps) -> tuple[ApproachReport, ...]:
+    """Approaches 1-3 in order: ``fits[i]()``, skipped with the error as the reason when it raises a
+    ValueError, and when it fitted, ``bootstraps[i](fit)``."""
+    reports = []
+    for approach, fit, bootstrap in zip(constants.APPROACHES, fits, bootstraps):
+        try:
+            result = fit()
+        except ValueError as error:  # FitFailure is a ValueError: too few sizes, no minimum in range
+            reports.append(ApproachReport(approach.label, skipped=str(error)))
+            continue
+        reports.append(ApproachReport(approach.label, fit=result, bootstrap=bootstrap(result)))
+    return tuple(reports)
+
+
 def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0,
-                      options: FitOptions = FitOptions(), isoflop_budgets=None) -> SweepFits:
+                      options: FitOptions = FitOptions(), isoflop_budgets=None) -> SweepFit:
     """Fit Approaches 1-3 to ``records`` (a sweep's run records, diverged ones included and left out
     by the fits) with ``options``; Approach 2 sees the records of ``isoflop_budgets`` only."""
     from scalinglaws.data.results import records_to_runs
@@ -121,6 +171,7 @@ def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0
     by_budget = pooled_seed_sd(isoflop, by="budget")
     options1 = {"finished_only": options.finished_only}
     options2 = {"window": ISOFLOP_WINDOW if options.windowed else None}
+    every_run = records_to_runs(records)
     if options.seed_means:  # fit the seed means; bootstrap by redrawing seeds, then cells
         options2["outlier_sd"] = {budget: spread.sd for budget, spread in by_budget.items()}
         means = seed_mean_records(records)
@@ -128,31 +179,23 @@ def fit_sweep_records(records: list[dict], n_bootstrap: int = 200, seed: int = 0
         boot1 = partial(bootstrap_over_seeds, records, bootstrap_approach1, n_bootstrap, seed, **options1)
         boot2 = partial(bootstrap_over_seeds, isoflop, bootstrap_approach2, n_bootstrap, seed, **options2)
     else:  # every run its own point; bootstrap by redrawing runs
-        runs1, runs2 = records_to_runs(records), records_to_runs(isoflop)
+        runs1, runs2 = every_run, records_to_runs(isoflop)
         boot1 = partial(bootstrap_approach1, runs1, n_bootstrap, seed, **options1)
         boot2 = partial(bootstrap_approach2, runs2, n_bootstrap, seed, **options2)
-    every_run = records_to_runs(records)
-    fits, skipped = {}, {}
-    for name, fit in (("approach1", partial(fit_approach1, runs1, **options1)),
-                      ("approach2", partial(fit_approach2, runs2, **options2)),
-                      ("approach3", partial(fit_approach3, every_run))):
-        try:
-            fits[name] = fit()
-        except ValueError as error:  # FitFailure is a ValueError: too few sizes, no minimum in range
-            fits[name], skipped[name] = None, str(error)
-    boots = {"approach1": boot1, "approach2": boot2,
-             "approach3": partial(bootstrap_approach3, every_run, n_bootstrap, seed, full_fit=fits["approach3"])}
+    bootstraps = (lambda fit: boot1(), lambda fit: boot2(),
+                  lambda fit: bootstrap_approach3(every_run, n_bootstrap, seed, full_fit=fit))
     if options.trunks:  # whole trunks redrawn, for every approach (module docstring)
         from scalinglaws.fitting.trunk_bootstrap import trunk_bootstrap, trunk_bootstrap_approach3
         from scalinglaws.fitting.trunk_noise import SeedRuns
 
         every_trunk = SeedRuns.from_records(records)
-        boots = {"approach1": partial(trunk_bootstrap, every_trunk, 1, n_bootstrap, seed),
-                 "approach2": partial(trunk_bootstrap, SeedRuns.from_records(isoflop), 2, n_bootstrap, seed),
-                 "approach3": partial(trunk_bootstrap_approach3, every_trunk, n_bootstrap, seed)}
-    bootstrap = {name: boot() for name, boot in boots.items() if fits[name] is not None}
-    return SweepFits(fits["approach1"], fits["approach2"], fits["approach3"], bootstrap, by_budget,
-                     pooled_seed_sd(records, by="params_total"), options, skipped)
+        bootstraps = (lambda fit: trunk_bootstrap(every_trunk, 1, n_bootstrap, seed),
+                      lambda fit: trunk_bootstrap(SeedRuns.from_records(isoflop), 2, n_bootstrap, seed),
+                      lambda fit: trunk_bootstrap_approach3(every_trunk, n_bootstrap, seed))
+    reports = _approach_reports((partial(fit_approach1, runs1, **options1), partial(fit_approach2, runs2, **options2),
+                                 partial(fit_approach3, every_run)), bootstraps)
+    report = FitReport(len(every_run), reports, n_diverged=int(every_run.diverged.sum()))
+    return SweepFit(DEFAULT_LABEL, every_run, report, options, by_budget, pooled_seed_sd(records, by="params_total"))
 
 
 # ==========================================================================================
@@ -193,29 +236,7 @@ def load_sweep_runs(path, params: str = "total", flops: str = "6nd", budgets=Non
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class SweepFit:
-    """A sweep's runs and :func:`fitting.fit_all`'s report on them, under one label."""
-
-    label: str
-    runs: Runs
-    report: FitReport
-
-    def fit(self, index: int):
-        """Approach ``index`` (1, 2 or 3)'s fit, or None when it was skipped."""
-        return self.report.approach(index).fit
-
-    @property
-    def n_diverged(self) -> int:
-        """Runs flagged as diverged: in the sweep, left out of every fit."""
-        return int(self.runs.diverged.sum())
-
-    def table(self) -> ExponentTable:
-        """The tidy table of this sweep: one row per approach."""
-        return exponent_table(self)
-
-
-def fit_sweep(runs: Runs, label: str = "this sweep", n_bootstrap: int = DEFAULT_BOOTSTRAP,
+def fit_sweep(runs: Runs, label: str = DEFAULT_LABEL, n_bootstrap: int = DEFAULT_BOOTSTRAP,
               seed: int = 0) -> SweepFit:
     """All three approaches with ``n_bootstrap`` refits each (:func:`fitting.fit_all`)."""
     if len(runs) == 0:
