@@ -232,3 +232,81 @@ def test_the_static_image_leaves_pyplot_alone():
     backend, open_figures = matplotlib.get_backend(), plt.get_fignums()
     interactive.inference_explorer((k.CHINCHILLA_UNROUNDED,)).static_png()
     assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figures
+
+
+# ------------------------------------------------------------------------------------------
+# The narrow layout (a phone): tests/test_interactive_site.py measures it drawn at 390 px
+# ------------------------------------------------------------------------------------------
+
+
+def test_attribute_paths_name_keys_and_list_items():
+    assert interactive.attribute_path("sliders[0].currentvalue.prefix") == ["sliders", 0, "currentvalue", "prefix"]
+    layout = {"sliders": [{"y": 0.4}], "legend": {"title": {"text": "budget"}}}
+    assert interactive.attribute(layout, "sliders[0].y") == 0.4
+    assert interactive.attribute(layout, "legend.title.text") == "budget"
+    assert interactive.attribute(layout, "legend.title.side") is None
+    assert interactive.attribute(layout, "sliders[1].y") is None
+    assert interactive.attribute(layout, "xaxis.domain") is None
+
+
+def test_stacked_blocks_fill_the_paper_top_to_bottom():
+    height, spans = interactive.stacked([("plot", 300), ("legend", 50), ("table", 250)], top=30, bottom=10)
+    assert height == 640
+    assert spans == {"plot": (0.5, 1.0), "legend": (pytest.approx(5 / 12), 0.5), "table": (0.0, pytest.approx(5 / 12))}
+
+
+def test_two_lines_breaks_at_the_space_nearest_the_middle():
+    assert interactive.two_lines("Parameters N of a model trained to Chinchilla's loss") == (
+        "Parameters N of a model<br>trained to Chinchilla's loss")
+    assert interactive.two_lines("D_opt (tokens; bytes for the book's sweep)") == (
+        "D_opt (tokens; bytes<br>for the book's sweep)")
+    assert interactive.two_lines("loss") == "loss"
+
+
+def every_figure(cpu):
+    _, fit, records = cpu
+    ours = interactive.LandscapeView("ours", k.BESIROGLU_REFIT, (), (1e18, 1e24), (1e7, 1e12), (1e9, 1e13))
+    hoffmann = interactive.LandscapeView("H", k.CHINCHILLA_UNROUNDED, (), (1e18, 1e26), (1e7, 1e13), (1e9, 1e14))
+    return {"allocation": interactive.allocation_explorer(interactive.published_rules()),
+            "isoflop": interactive.isoflop_explorer(fit, records),
+            "landscape": interactive.loss_landscape([ours, hoffmann], grid_points=11),
+            "inference": interactive.inference_explorer((k.CHINCHILLA_UNROUNDED, k.BESIROGLU_REFIT))}
+
+
+def valid_plotly(figure: dict) -> None:
+    """Raises ValueError, naming it, where ``figure`` holds an attribute or value plotly does not know."""
+    import plotly.graph_objects as go
+
+    go.Figure(data=figure["data"], layout=figure["layout"])
+
+
+def test_narrow_layouts_are_plotly_figures_and_switching_back_restores_the_figure(cpu):
+    for name, figure in every_figure(cpu).items():
+        as_page = json.loads(figure.to_json())
+        assert as_page["narrow"] == json.loads(json.dumps(interactive.rounded(figure.narrow.to_dict())))
+        assert {key: as_page[key] for key in ("data", "layout", "config")} == json.loads(
+            interactive._deterministic_json(figure.figure))  # the desktop figure is the figure itself
+        assert figure.narrow.layout, f"{name} has no narrow layout"
+        narrow = figure.narrow.applied(figure.figure)
+        valid_plotly(narrow)
+        assert figure.narrow.undone(figure.figure).applied(narrow) == json.loads(
+            interactive._deterministic_json(figure.figure)), name
+        assert f"element.clientWidth < {interactive.NARROW_WIDTH}" in figure.html(figure.static_png())
+    with pytest.raises(ValueError, match="orientaton"):
+        valid_plotly(interactive.Narrow({"legend.orientaton": "h"}).applied(figure.figure))
+
+
+@pytest.mark.parametrize("name", ["allocation", "inference"])
+def test_narrow_figures_stack_plots_legend_slider_and_table_in_that_order(cpu, name):
+    figure = every_figure(cpu)[name]
+    narrow = figure.narrow.applied(figure.figure)
+    layout, table = narrow["layout"], narrow["data"][figure.data["table_index"]]
+    plots = [layout[key]["domain"] for key in layout if key.startswith("yaxis")]
+    assert all(axis["domain"] == [0, 1] for key, axis in layout.items() if key.startswith("xaxis"))
+    lowest_plot = min(bottom for bottom, _ in plots)
+    assert lowest_plot > layout["legend"]["y"] > layout["sliders"][0]["y"] > table["domain"]["y"][1]
+    assert layout["legend"]["orientation"] == "v" and layout["legend"]["yanchor"] == "top"
+    # Room for the legend: an entry a line.
+    entries = sum(trace.get("showlegend", True) for trace in narrow["data"] if trace["type"] == "scatter")
+    room = (layout["legend"]["y"] - layout["sliders"][0]["y"]) * (layout["height"] - layout["margin"]["t"] - 10)
+    assert room >= interactive.LEGEND_LINE * entries

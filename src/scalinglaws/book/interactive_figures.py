@@ -15,6 +15,12 @@ never fetched from a CDN. Four figures, each in the chapter where it teaches:
 - :func:`inference_explorer` (Chapter 15): the cheapest model for Chinchilla's loss as the
   lifetime inference tokens grow (Sardana & Frankle 2023), against Eq. 4's.
 
+Each figure also has a narrow layout (:class:`Narrow`) for a column under :data:`NARROW_WIDTH`
+pixels (a phone): its legend below its plot, its plots stacked instead of side by side, long axis
+titles on two lines, so that no title, legend or slider covers another. The page's script draws
+the figure with it where the column is that narrow and switches layout when the column crosses
+that width (a window resized, a phone turned).
+
 What a notebook shows is an :class:`InteractiveFigure`: its output holds the interactive figure
 as ``text/html`` (with the static image inside it, shown until plotly.js has drawn the figure,
 so a reader with JavaScript off sees the image), the same figure as ``image/png`` (drawn by
@@ -85,6 +91,109 @@ def _deterministic_json(figure: dict) -> str:
     return text.replace("</", "<\\/")  # never close the <script> that holds it
 
 
+#: Below this width of its column, in CSS pixels, a figure is drawn with its narrow layout. The
+#: text column is 688 px wide at 1280 px and about 360 px on a 390 px phone.
+NARROW_WIDTH = 600
+
+
+def attribute_path(path: str) -> list[str | int]:
+    """The keys of a plotly attribute path: "sliders[0].y" -> ["sliders", 0, "y"]."""
+    keys = []
+    for part in path.split("."):
+        name, *indices = part.replace("]", "").split("[")
+        keys += [name, *map(int, indices)]
+    return keys
+
+
+def attribute(tree, path: str):
+    """The value at ``path`` (:func:`attribute_path`) in a figure's JSON tree, or None where unset."""
+    for key in attribute_path(path):
+        if isinstance(key, int):
+            tree = tree[key] if isinstance(tree, list) and key < len(tree) else None
+        else:
+            tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree
+
+
+@dataclass(frozen=True)
+class Narrow:
+    """What changes when a figure is drawn in a column narrower than :data:`NARROW_WIDTH`.
+
+    ``layout`` maps plotly attribute paths of the layout ("legend.y", "sliders[0].y", as
+    ``Plotly.relayout`` names them) to their narrow values; ``traces`` maps a trace's index to the
+    paths and values of that trace. The page's script sets them in the figure (:meth:`applied`)
+    and draws it.
+    """
+
+    layout: dict = field(default_factory=dict)
+    traces: dict = field(default_factory=dict)
+
+    def undone(self, figure: dict) -> Narrow:
+        """The same paths with the figure's own values: what switches a narrow figure back.
+        A path the figure leaves unset gets None, which plotly reads as its default."""
+        return Narrow({path: attribute(figure["layout"], path) for path in self.layout},
+                      {index: {path: attribute(figure["data"][index], path) for path in paths}
+                       for index, paths in self.traces.items()})
+
+    def applied(self, figure: dict) -> dict:
+        """``figure`` ({"data", "layout", ...}) as the page holds it (:func:`rounded`) with these
+        values set, None deleting one: what the page's script does to it before drawing it."""
+        figure = json.loads(_deterministic_json(figure))
+        for root, paths in [(figure["layout"], self.layout),
+                            *((figure["data"][index], paths) for index, paths in self.traces.items())]:
+            for path, value in paths.items():
+                *parents, last = attribute_path(path)
+                tree = root
+                for key in parents:
+                    tree = tree[key] if isinstance(key, int) else tree.setdefault(key, {})
+                if value is None:
+                    tree.pop(last, None)
+                else:
+                    tree[last] = value
+        return figure
+
+    def to_dict(self) -> dict:
+        return {"layout": self.layout, "traces": {str(index): paths for index, paths in self.traces.items()}}
+
+
+def stacked(blocks: Sequence[tuple[str, float]], top: float, bottom: float) -> tuple[int, dict]:
+    """Blocks of the given heights in pixels, stacked top to bottom between a top and a bottom
+    margin: the figure's height and each block's (bottom, top) in paper coordinates."""
+    inner = sum(height for _, height in blocks)
+    spans, y = {}, inner
+    for name, height in blocks:
+        spans[name] = ((y - height) / inner, y / inner)
+        y -= height
+    return round(top + inner + bottom), spans
+
+
+def two_lines(title: str) -> str:
+    """``title`` broken into two lines at the space nearest its middle (for a narrow figure)."""
+    spaces = [i for i, char in enumerate(title) if char == " "]
+    if not spaces:
+        return title
+    middle = min(spaces, key=lambda i: abs(i - len(title) / 2))
+    return f"{title[:middle]}<br>{title[middle + 1:]}"
+
+
+#: A narrow figure's legend: one entry a line, left-aligned under the plot, at the top of the
+#: block :func:`stacked` keeps for it (LEGEND_LINE pixels an entry).
+LEGEND_LINE = 20
+
+
+def titled_close(*axes: str) -> dict:
+    """The narrow layout's paths that set each axis's title just under its tick labels (where the
+    axis is not at the figure's foot, plotly's default gap left it nearer the plot below)."""
+    return {path: value for axis in axes for path, value in ((f"{axis}.automargin", True),
+                                                             (f"{axis}.title.standoff", 8))}
+
+
+def legend_below(top: float) -> dict:
+    """The narrow layout's paths for a vertical legend whose top is at paper height ``top``."""
+    return {"legend.orientation": "v", "legend.x": 0, "legend.xanchor": "left", "legend.y": top,
+            "legend.yanchor": "top", "legend.tracegroupgap": 0}
+
+
 @dataclass(frozen=True, eq=False)
 class InteractiveFigure:
     """A figure as a notebook shows it: interactive HTML, a static PNG, a text description.
@@ -92,17 +201,21 @@ class InteractiveFigure:
     ``figure`` is plotly's JSON form of the figure ({"data", "layout"}), ``div_id`` the page
     element it is drawn into (fixed, so the output is the same every run), ``alt`` the
     description of what it shows (alt text of the static image, and the text/plain output).
-    ``data`` keeps the numbers the figure was built from, for tests and for the chapter.
+    ``data`` keeps the numbers the figure was built from, for tests and for the chapter;
+    ``narrow`` is how the figure is drawn in a narrow column (:class:`Narrow`).
     """
 
     figure: dict
     div_id: str
     alt: str
     data: dict = field(default_factory=dict, repr=False)
+    narrow: Narrow = field(default_factory=Narrow)
 
     def to_json(self) -> str:
-        """The figure as deterministic JSON (sorted keys, numbers rounded)."""
-        return _deterministic_json(self.figure)
+        """The figure as deterministic JSON (sorted keys, numbers rounded), with its narrow layout
+        ("narrow") and what undoes it ("wide")."""
+        return _deterministic_json({**self.figure, "narrow": self.narrow.to_dict(),
+                                    "wide": self.narrow.undone(self.figure).to_dict()})
 
     def static_png(self) -> bytes:
         """The figure's first state drawn by matplotlib: the fallback and the PDF's figure."""
@@ -121,12 +234,45 @@ class InteractiveFigure:
             f'<div id="{self.div_id}" class="plotly-graph-div"></div>\n'
             "<script>(function () {\n"
             f"  var figure = {self.to_json()};\n"
+            f"  function isNarrow(element) {{ return element.clientWidth < {NARROW_WIDTH}; }}\n"
+            '  function set(tree, path, value) {  // path: "legend.y", "sliders[0].y"; null: plotly\'s default\n'
+            '    var keys = path.replace(/\\[(\\d+)\\]/g, ".$1").split("."), last = keys.pop();\n'
+            "    keys.forEach(function (key) { tree = tree[key] = tree[key] || {}; });\n"
+            "    if (value === null) { delete tree[last]; } else { tree[last] = value; }\n"
+            "  }\n"
+            "  function apply(change, data, layout) {  // figure.narrow or figure.wide, into a figure's own\n"
+            "    Object.keys(change.layout).forEach(function (path) { set(layout, path, change.layout[path]); });\n"
+            "    Object.keys(change.traces).forEach(function (index) {\n"
+            "      Object.keys(change.traces[index]).forEach(function (path) {\n"
+            "        set(data[Number(index)], path, change.traces[index][path]);\n"
+            "      });\n"
+            "    });\n"
+            "  }\n"
             "  function draw() {\n"
             "    if (!window.Plotly) { return; }  // no plotly.js: the static image stays\n"
             f'    var wrapper = document.getElementById("{self.div_id}-figure");\n'
-            f'    Plotly.newPlot("{self.div_id}", figure.data, figure.layout, figure.config).then(function () {{\n'
+            f'    var element = document.getElementById("{self.div_id}"), narrow = isNarrow(element);\n'
+            "    if (narrow) { apply(figure.narrow, figure.data, figure.layout); }\n"
+            "    Plotly.newPlot(element, figure.data, figure.layout, figure.config).then(function () {\n"
             '      wrapper.querySelector(".interactive-figure-fallback").remove();\n'
             '      wrapper.classList.add("interactive-figure-drawn");\n'
+            "      if (!window.ResizeObserver) { return; }\n"
+            "      var width = element.clientWidth, redraw = null;\n"
+            "      new ResizeObserver(function () {  // the column's width changed: redraw 0.1 s after it settles\n"
+            "        if (element.clientWidth === width) { return; }  // a new height: the figure's own\n"
+            "        width = element.clientWidth;\n"
+            "        clearTimeout(redraw);\n"
+            "        redraw = setTimeout(function () {\n"
+            "          if (isNarrow(element) !== narrow) {  // switch layout\n"
+            "            narrow = !narrow;\n"
+            "            apply(narrow ? figure.narrow : figure.wide, element.data, element.layout);\n"
+            "          }\n"
+            "          // Redrawn whole, from the figure as it stands (slider, hidden traces, zoom). Plotly's\n"
+            "          // own resizing (config.responsive) redraws in part: once a legend wraps onto more or\n"
+            "          // fewer lines it leaves it and the slider where the old margins put them.\n"
+            "          Plotly.newPlot(element, element.data, element.layout, figure.config);\n"
+            "        }, 100);\n"
+            "      }).observe(element);\n"
             "    });\n"
             "  }\n"
             '  if (window.Plotly) { draw(); } else { window.addEventListener("load", draw); }\n'
@@ -150,7 +296,9 @@ def _layout(height: int, **extra) -> dict:
             "margin": {"l": 60, "r": 20, "t": 30, "b": 40}, "hovermode": "closest", **extra}
 
 
-CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+#: Not plotly's "responsive": the page's script redraws a figure when its column's width changes
+#: (:meth:`InteractiveFigure.html` says why).
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
 def decade_axis(title: str, low: float, high: float, **extra) -> dict:
@@ -545,12 +693,26 @@ def allocation_explorer(rules: Sequence[AllocationRule], budgets=SLIDER_BUDGETS,
         margin={"l": 60, "r": 20, "t": 70, "b": 10},
     )
     layout["sliders"][0]["currentvalue"]["suffix"] = " FLOPs"
+    narrow = allocation_narrow(layout, len(rules), table_index)
     alt = ("Compute-optimal parameters and tokens against the training budget, 1e18 to 1e26 FLOPs, "
            f"under {', '.join(rule.name for rule in rules)}, each with its interval, the Chinchilla "
            "laws' fitted budgets shaded, and a table of the allocation at the chosen budget "
            f"(shown here at {budgets[active]:.2g} FLOPs).")
     return InteractiveFigure({"data": data, "layout": layout, "config": CONFIG}, div_id, alt,
-                             {"budgets": budgets, "rows": rows, "active": active, "table_index": table_index})
+                             {"budgets": budgets, "rows": rows, "active": active, "table_index": table_index}, narrow)
+
+
+def allocation_narrow(layout: dict, n_rules: int, table_index: int) -> Narrow:
+    """The allocation explorer on a phone: N_opt's plot above D_opt's (side by side each was
+    130 px wide and their axis titles ran into each other), then the legend, the slider and the table."""
+    height, spans = stacked([("N", 250), ("N axis", 60), ("D", 250), ("D axis", 60),
+                             ("legend", LEGEND_LINE * n_rules + 10), ("slider", 90), ("table", 420)], top=30, bottom=10)
+    return Narrow({"height": height, "margin.t": 30, "xaxis.domain": [0, 1], "yaxis.domain": spans["N"],
+                   "xaxis2.domain": [0, 1], "yaxis2.domain": spans["D"], **titled_close("xaxis", "xaxis2"),
+                   "yaxis.automargin": True, "yaxis2.automargin": True,
+                   "yaxis2.title.text": two_lines(layout["yaxis2"]["title"]["text"]),
+                   **legend_below(spans["legend"][1]), "sliders[0].y": spans["slider"][1]},
+                  {table_index: {"domain.y": [0, spans["table"][1]]}})
 
 
 # ------------------------------------------------------------------------------------------
@@ -655,7 +817,17 @@ def isoflop_explorer(fit, records: Sequence[dict], div_id: str = "isoflop-explor
            "parameters on a log axis, one colour per budget, each with its fitted parabola and a star "
            "at its minimum; outliers left out of a parabola are crosses.")
     return InteractiveFigure({"data": data, "layout": layout, "config": CONFIG}, div_id, alt,
-                             {"details": every_detail})
+                             {"details": every_detail}, isoflop_narrow(len(fit.profiles)))
+
+
+def isoflop_narrow(n_budgets: int) -> Narrow:
+    """The IsoFLOP explorer on a phone: the legend (beside the plot it took a third of the width)
+    at the figure's foot, where plotly keeps room for it under the x-axis title, two budgets a
+    line; the figure taller by as much."""
+    return Narrow({"height": 480 + LEGEND_LINE * math.ceil(n_budgets / 2) + 30, "legend.orientation": "h",
+                   "legend.x": 0, "legend.xanchor": "left", "legend.yref": "container", "legend.y": 0,
+                   "legend.yanchor": "bottom", "legend.title.side": "top", "xaxis.automargin": True,
+                   "yaxis.automargin": True})
 
 
 # ------------------------------------------------------------------------------------------
@@ -745,10 +917,31 @@ def loss_landscape(views: Sequence[LandscapeView], grid_points: int = 41,
     if len(views) > 1:
         layout["updatemenus"] = [{"type": "buttons", "direction": "right", "buttons": buttons, "active": 0,
                                   "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"}]
+    narrow = landscape_narrow([index for index, trace in enumerate(data) if trace["type"] == "contour"],
+                              buttons="updatemenus" in layout)
     alt = (f"Contour map of Eq. 2's loss over parameters and training data for {views[0].label}"
            + (f" (a button switches to {', '.join(v.label for v in views[1:])})" if len(views) > 1 else "")
            + ", with Eq. 4's compute-optimal frontier as a white line and the trained models as red dots.")
-    return InteractiveFigure({"data": data, "layout": layout, "config": CONFIG}, div_id, alt, {"views": views})
+    return InteractiveFigure({"data": data, "layout": layout, "config": CONFIG}, div_id, alt, {"views": views}, narrow)
+
+
+def landscape_narrow(contours: Sequence[int], buttons: bool) -> Narrow:
+    """The loss landscape on a phone: each contour's colour bar lies under the map's x-axis title
+    (beside the map it took a third of the width), and the ``buttons`` sit below plotly's tool
+    bar instead of under it, from the figure's left edge rather than the map's (on a 320 px
+    phone they ran past the right one); the figure taller by as much.
+
+    The colour bar is placed in the map's coordinates, 0.14 of its height (about 60 px) below it,
+    where plotly widens the bottom margin for it: anchored to the figure's foot instead, it would
+    take the x-axis title's margin unless that axis had automargin on, which the buttons undo
+    (each sets the whole axis)."""
+    colorbar = {"colorbar.orientation": "h", "colorbar.x": 0, "colorbar.xanchor": "left", "colorbar.len": 1,
+                "colorbar.y": -0.14, "colorbar.yanchor": "top", "colorbar.thickness": 15,
+                "colorbar.title.side": "top"}
+    layout = {"height": 560 + 30 + 80, "margin.t": 80}
+    if buttons:
+        layout |= {"updatemenus[0].x": -0.15}
+    return Narrow(layout, {index: colorbar for index in contours})
 
 
 # ------------------------------------------------------------------------------------------
@@ -876,9 +1069,22 @@ def inference_explorer(fits: Sequence[ParametricFit], served=SLIDER_SERVED, init
         sliders=[_slider(steps, active, "Lifetime inference tokens I = ", 0.43)],
         margin={"l": 60, "r": 20, "t": 50, "b": 10},
     )
+    narrow = inference_narrow(layout, len(fits), table_index)
     alt = ("Lifetime FLOPs of training to Chinchilla's loss and then serving I tokens, against model "
            f"size, under {', '.join(fit.name for fit in fits)}, with Eq. 4's model (circles) and the "
            f"cheapest model (stars) marked and a table of both (shown here at I = {served[active]:.2g} tokens).")
     return InteractiveFigure({"data": data, "layout": layout, "config": CONFIG}, div_id, alt,
                              {"served": served, "comparisons": comparisons, "active": active,
-                              "table_index": table_index})
+                              "table_index": table_index}, narrow)
+
+
+def inference_narrow(layout: dict, n_fits: int, table_index: int) -> Narrow:
+    """The inference explorer on a phone: the plot, its x-axis title on two lines (on one it was
+    wider than the figure), then the legend, the slider and the table."""
+    height, spans = stacked([("plot", 300), ("axis", 70), ("legend", LEGEND_LINE * n_fits + 10), ("slider", 90),
+                             ("table", 200)], top=30, bottom=10)
+    return Narrow({"height": height, "margin.t": 30, "yaxis.domain": spans["plot"], "yaxis.automargin": True,
+                   **titled_close("xaxis"),
+                   "xaxis.title.text": two_lines(layout["xaxis"]["title"]["text"]),
+                   **legend_below(spans["legend"][1]), "sliders[0].y": spans["slider"][1]},
+                  {table_index: {"domain.y": [0, spans["table"][1]]}})
