@@ -284,6 +284,25 @@ def test_a_folder_it_did_not_write_is_not_replaced(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_the_student_tree_has_a_binder_environment_that_installs_the_package_from_the_repository(tmp_path):
+    """The Binder button opens the student branch, which holds the chapters but not the package:
+    its binder/requirements.txt must install the package from the repository, not from '.'."""
+    from scalinglaws.data.committed_results import PIP_INSTALL_SPEC
+
+    tree = student_edition.write_student_source(REPO, tmp_path / "tree")
+    book_lines = (REPO / "binder" / "requirements.txt").read_text().splitlines()
+    student_lines = (tree / "binder" / "requirements.txt").read_text().splitlines()
+    assert "." in book_lines and "." not in student_lines
+    assert [line for line in student_lines if line != PIP_INSTALL_SPEC] == [line for line in book_lines if line != "."]
+    assert PIP_INSTALL_SPEC in student_lines
+    assert (tree / "binder" / "runtime.txt").read_text() == (REPO / "binder" / "runtime.txt").read_text()
+
+
+def test_binder_requirements_without_the_checkout_line_are_refused():
+    with pytest.raises(ValueError, match="one line '.'"):
+        student_edition.student_binder_requirements("numpy==2.4.6\n")
+
+
 # --- the build -------------------------------------------------------------------------
 
 

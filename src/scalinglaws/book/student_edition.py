@@ -223,12 +223,40 @@ def _copy(source: Path, out: Path, extensions) -> None:
         shutil.copy2(source, out)
 
 
+#: The folder Binder (repo2docker) reads its environment from.
+BINDER = "binder"
+
+
+def student_binder_requirements(text: str) -> str:
+    """The book's ``binder/requirements.txt`` for the student branch: that branch holds the chapters
+    but not the package, so the line ``.`` (this checkout, as a wheel) becomes the package installed
+    from the book's repository; every other line, pins and torch's CPU index included, is kept."""
+    from scalinglaws.data.committed_results import PIP_INSTALL_SPEC
+
+    lines = text.splitlines()
+    local = [i for i, line in enumerate(lines) if line.strip() == "."]
+    if len(local) != 1:
+        raise ValueError(f"binder/requirements.txt should install the checkout with one line '.', found {len(local)}")
+    lines[local[0]] = PIP_INSTALL_SPEC
+    return "\n".join(lines) + "\n"
+
+
+def write_student_binder(source: Path, out: Path) -> None:
+    """``binder/`` for the student branch: the same files, requirements from :func:`student_binder_requirements`."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file():
+            text = path.read_text()
+            (out / path.name).write_text(student_binder_requirements(text) if path.name == "requirements.txt" else text)
+
+
 def write_student_source(book_root, out_dir) -> Path:
     """Write the student edition's source tree into ``out_dir`` and return it.
 
     The tree holds the folders of the documents ``_toc.yml`` lists (chapters without their
     solutions, everything else copied), ``_toc.yml``, the files ``_config.yml`` names, the
-    student :func:`student_config` as ``_config.yml``, and a README. It is both what
+    student :func:`student_config` as ``_config.yml``, a README, and ``binder/`` with the package
+    installed from the repository (:func:`student_binder_requirements`), which the branch lacks. It is both what
     ``jupyter-book build`` reads and what the student branch holds. A previous tree in
     ``out_dir`` is replaced; any other non-empty folder is refused.
     """
@@ -251,6 +279,8 @@ def write_student_source(book_root, out_dir) -> Path:
     for path in sorted(paths):
         if (root / path).exists():
             _copy(root / path, out / path, extensions)
+    if (root / BINDER).is_dir():
+        write_student_binder(root / BINDER, out / BINDER)
     (out / "_config.yml").write_text(
         "# Written by scalinglaws.book.student_edition from the book's _config.yml: edit that one.\n"
         + yaml.safe_dump(student, sort_keys=False, allow_unicode=True))
