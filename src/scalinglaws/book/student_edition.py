@@ -210,12 +210,19 @@ def _named_paths(config: dict) -> list[str]:
     return [path for path in paths if isinstance(path, str) and path and "://" not in path]
 
 
-def _copy(source: Path, out: Path, extensions) -> None:
-    """Copy a file or folder, chapters (``.ipynb``, ``.md``) without their solutions."""
+#: Folders of the book that stay out of the student edition: the graded assignment's master holds
+#: its solutions and hidden tests; students get the version ``otter assign`` writes (instructor page).
+INSTRUCTOR_ONLY = ("book/assignment",)
+
+
+def _copy(source: Path, out: Path, extensions, skip: frozenset = frozenset()) -> None:
+    """Copy a file or folder, chapters (``.ipynb``, ``.md``) without their solutions, leaving out ``skip``."""
+    if source in skip:
+        return
     if source.is_dir():
         for child in sorted(source.iterdir()):
             if not child.name.startswith(".") and child.name != "__pycache__":
-                _copy(child, out / child.name, extensions)
+                _copy(child, out / child.name, extensions, skip)
     elif source.suffix in (".ipynb", ".md"):
         remove_solutions_from_file(source, out, extensions)
     else:
@@ -276,9 +283,10 @@ def write_student_source(book_root, out_dir) -> Path:
         parts = Path(document).parts
         paths.update([parts[0]] if len(parts) > 1 else
                      [path.name for path in root.glob(f"{document}.*") if path.suffix in (".ipynb", ".md")])
+    skip = frozenset(root / path for path in INSTRUCTOR_ONLY)
     for path in sorted(paths):
         if (root / path).exists():
-            _copy(root / path, out / path, extensions)
+            _copy(root / path, out / path, extensions, skip)
     if (root / BINDER).is_dir():
         write_student_binder(root / BINDER, out / BINDER)
     (out / "_config.yml").write_text(
