@@ -83,7 +83,7 @@ def test_csv_empty_file_and_header_only(tmp_path):
         read_runs_csv(empty)
     assert csv_error(empty, "\nparams,tokens,flops,loss\n") == (
         f"{empty} line 1 is blank: expected a header row with columns required params, tokens, flops, loss; "
-        "optional budget, non_embedding_params, curve_tokens, curve_loss, diverged, name")
+        "optional budget, non_embedding_params, curve_tokens, curve_loss, diverged, name, seed, trunk")
     header = tmp_path / "header.csv"
     header.write_text("params,tokens,flops,loss\n")
     with pytest.raises(ValueError, match="no runs"):
@@ -181,3 +181,17 @@ def test_given_budgets_win_over_grouping_and_subset_repeats():
     np.testing.assert_array_equal(runs.budgets(), [1e14, 2e14])
     twice = runs.subset([1, 1, 0])
     assert [run.name for run in twice] == ["r2", "r2 (copy 1)", "r1"]
+
+
+def test_csv_seed_and_trunk_labels_come_beside_the_runs(tmp_path):
+    from scalinglaws.data.runs import read_runs_table
+
+    path = tmp_path / "labelled.csv"
+    path.write_text("params,tokens,flops,loss,seed,trunk\n1e6,2e7,1.2e14,3.0,0,L2-s0\n2e6,1e7,1.2e14,2.9,1,L3-s1\n")
+    runs, places, labels = read_runs_table(path)
+    assert [run.loss for run in runs] == [3.0, 2.9] and places == [f"{path} line 2", f"{path} line 3"]
+    assert labels == {"seed": ["0", "1"], "trunk": ["L2-s0", "L3-s1"]}
+    assert [(r.name, r.loss) for r in read_runs_csv(path)] == [(r.name, r.loss) for r in runs]
+    path.write_text("params,tokens,flops,loss,trunk\n1e6,2e7,1.2e14,3.0,\n")
+    with pytest.raises(ValueError, match=r"line 2: column 'trunk' is empty"):
+        read_runs_table(path)

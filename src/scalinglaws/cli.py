@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -94,10 +92,6 @@ Exit status: 0 when at least one approach was fitted; 2 for bad input, or when n
 (the table still says why each was skipped).
 """
 
-#: Columns of a CSV that only `fit` reads (data/runs.py's reader refuses them): what
-#: --seed-means and --bootstrap-unit trunk need to know of each run.
-FIT_CSV_COLUMNS = ("seed", "trunk")
-
 #: How far a CSV's flops may be from 6 x params x tokens when the fit options read C as 6ND.
 FLOPS_6ND_TOLERANCE = 0.01
 
@@ -117,81 +111,21 @@ def is_sweep_results(path: Path) -> bool:
     return False
 
 
-def _fit_csv_expected() -> str:
-    from scalinglaws.data.runs import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-
-    return f"required {', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS + FIT_CSV_COLUMNS)}"
-
-
-def _check_fit_csv_header(path: Path, columns: list[str]) -> None:
-    """data/runs.py's header checks, with :data:`FIT_CSV_COLUMNS` allowed (once each)."""
-    from scalinglaws.data import runs as runs_csv
-
-    missing = [name for name in runs_csv.REQUIRED_COLUMNS if name not in columns]
-    known = runs_csv.REQUIRED_COLUMNS + runs_csv.OPTIONAL_COLUMNS + FIT_CSV_COLUMNS
-    unknown = [name for name in columns if name not in known]
-    if missing or unknown:
-        problems = ([f"missing {', '.join(missing)}"] if missing else []) + (
-            [f"unknown {', '.join(repr(name) for name in unknown)}"] if unknown else [])
-        raise ValueError(f"{path}: bad columns ({'; '.join(problems)}). Found: {', '.join(columns)}. "
-                         f"Expected: {_fit_csv_expected()}.")
-    for index, name in enumerate(columns):
-        if name in columns[:index]:
-            raise ValueError(f"{path} line 1: column {name!r} appears twice (columns "
-                             f"{columns.index(name) + 1} and {index + 1}); give each column once")
-    runs_csv._check_header(path, [name for name in columns if name not in FIT_CSV_COLUMNS])  # curve pairs
-
-
-def read_fit_csv(path) -> tuple:
-    """A CSV of runs as data/runs.py reads it (its format, checks and messages), plus the columns
-    of :data:`FIT_CSV_COLUMNS`: returns the Runs, each row's place ("runs.csv line 3"), and
-    {column: one text value per run} for those of the columns the file has."""
-    from scalinglaws.data import runs as runs_csv
-
-    path = Path(path)
-    reader = csv.reader(io.StringIO(runs_csv._read_text(path), newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise ValueError(f"{path} is empty: expected a header row with columns {_fit_csv_expected()}")
-    if not header:
-        raise ValueError(f"{path} line 1 is blank: expected a header row with columns {_fit_csv_expected()}")
-    columns = [name.strip() for name in header]
-    _check_fit_csv_header(path, columns)
-    extra = {name: [] for name in FIT_CSV_COLUMNS if name in columns}
-    runs, places = [], []
-    line = reader.line_num  # the last line read; a quoted field may span lines
-    for fields in reader:
-        first_line, line = line + 1, reader.line_num
-        if not fields:  # csv.reader gives [] for a blank line
-            continue
-        where = f"{path} line {first_line}"
-        record = runs_csv._record(fields, columns, where)
-        for name, values in extra.items():
-            value = record.pop(name).strip()
-            if not value:
-                raise ValueError(f"{where}: column {name!r} is empty; when the column is given, every row "
-                                 f"needs its {name}")
-            values.append(value)
-        runs.append(runs_csv._run_from_record(record, where))
-        places.append(where)
-    if not runs:
-        raise ValueError(f"{path} has a header but no runs: expected one row per run with columns "
-                         f"{_fit_csv_expected()}")
-    return runs_csv.Runs(tuple(runs)), places, extra
-
-
 def read_fit_input(path: Path):
     """The runs `fit` reads from ``path``: sweep results (:func:`results.results_to_runs`) or a CSV."""
     from scalinglaws.data.results import results_to_runs
+    from scalinglaws.data.runs import read_runs_csv
 
-    return results_to_runs(path) if is_sweep_results(path) else read_fit_csv(path)[0]
+    return results_to_runs(path) if is_sweep_results(path) else read_runs_csv(path)
 
 
 def csv_records(path: Path, needs_trunks: bool) -> list[dict]:
     """A CSV's rows as the run records a sweep writes, for fit_sweep_records: C is 6ND there, so
     a row whose flops are not is refused; a setting (cell) is (budget, params, tokens); the seed is
     the seed column's, else the trunk's, else one of the row's own."""
-    runs, places, extra = read_fit_csv(path)
+    from scalinglaws.data.runs import read_runs_table
+
+    runs, places, extra = read_runs_table(path)
     if needs_trunks and "trunk" not in extra:
         raise ValueError(f"{path} has no trunk column: --bootstrap-unit trunk redraws whole WSD trunks, so "
                          "every row must name the trunk it is a branch of (one label per (size, seed) trunk); "

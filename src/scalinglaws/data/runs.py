@@ -15,7 +15,7 @@ run and the field.
 
 CSV format (UTF-8 text; a header row, then one row per run; any column order)::
 
-    params,tokens,flops,loss[,budget][,non_embedding_params][,curve_tokens,curve_loss][,diverged][,name]
+    params,tokens,flops,loss[,budget][,non_embedding_params][,curve_tokens,curve_loss][,diverged][,name][,seed][,trunk]
 
 - ``params``, ``tokens``, ``flops``, ``loss``: required numbers.
 - ``budget``: optional IsoFLOP budget label in FLOPs (leave a cell empty for "none").
@@ -25,6 +25,9 @@ CSV format (UTF-8 text; a header row, then one row per run; any column order)::
 - ``diverged``: optional ``true``/``false`` (also ``1``/``0``, ``yes``/``no``).
 - ``name``: optional label; a row without one is named by its file and line, e.g.
   ``runs.csv line 3`` (the header is line 1).
+- ``seed``, ``trunk``: optional labels (any text) of the run's seed and of the WSD trunk it is a
+  branch of; a :class:`Run` does not hold them, :func:`read_runs_table` returns them beside the
+  runs. A label column that is given must be filled on every row.
 
 Every row has exactly one field per column (leave a field empty for "no value"); each column
 appears once. Errors name the file and the line, e.g. ``runs.csv line 3: missing flops, loss``.
@@ -53,6 +56,8 @@ BUDGET_TOLERANCE = 0.10
 
 REQUIRED_COLUMNS = ("params", "tokens", "flops", "loss")
 OPTIONAL_COLUMNS = ("budget", "non_embedding_params", "curve_tokens", "curve_loss", "diverged", "name")
+#: Optional text columns returned beside the runs by :func:`read_runs_table` (module docstring).
+LABEL_COLUMNS = ("seed", "trunk")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
@@ -231,7 +236,7 @@ class Runs:
 
 
 def _expected_columns() -> str:
-    return f"required {', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS)}"
+    return f"required {', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS + LABEL_COLUMNS)}"
 
 
 def _number(text: str, where: str, column: str) -> float:
@@ -280,7 +285,7 @@ def _read_text(path: Path) -> str:
 def _check_header(path: Path, columns: list[str]) -> None:
     """Refuse missing, unknown, repeated or half-given (curve) columns, listing found and expected."""
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS + LABEL_COLUMNS]
     if missing or unknown:
         problems = []
         if missing:
@@ -341,6 +346,13 @@ def read_runs_csv(path) -> Runs:
     found and those expected), a row with fewer or more fields than the header, unparsable
     numbers, or runs that fail :func:`validate_run`. Blank lines are skipped.
     """
+    return read_runs_table(path)[0]
+
+
+def read_runs_table(path) -> tuple[Runs, list[str], dict[str, list[str]]]:
+    """:func:`read_runs_csv`'s runs, each row's place ("runs.csv line 3"), and the values of the
+    :data:`LABEL_COLUMNS` the file has ({"seed": one label per run, ...}), with its checks, plus:
+    an empty field in a label column is refused, naming the line."""
     path = Path(path)
     reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     header = next(reader, None)
@@ -350,17 +362,27 @@ def read_runs_csv(path) -> Runs:
         raise ValueError(f"{path} line 1 is blank: expected a header row with columns {_expected_columns()}")
     columns = [name.strip() for name in header]
     _check_header(path, columns)
-    runs = []
+    labels = {name: [] for name in LABEL_COLUMNS if name in columns}
+    runs, places = [], []
     line = reader.line_num  # the last line read; a quoted field may span lines
     for fields in reader:
         first_line, line = line + 1, reader.line_num
-        if fields:  # csv.reader gives [] for a blank line
-            where = f"{path} line {first_line}"
-            runs.append(_run_from_record(_record(fields, columns, where), where))
+        if not fields:  # csv.reader gives [] for a blank line
+            continue
+        where = f"{path} line {first_line}"
+        record = _record(fields, columns, where)
+        for name, values in labels.items():
+            value = record[name].strip()
+            if not value:
+                raise ValueError(f"{where}: column {name!r} is empty; when the column is given, every row "
+                                 f"needs its {name}")
+            values.append(value)
+        runs.append(_run_from_record(record, where))
+        places.append(where)
     if not runs:
         raise ValueError(f"{path} has a header but no runs: expected one row per run with columns "
                          f"{_expected_columns()}")
-    return Runs(tuple(runs))
+    return Runs(tuple(runs)), places, labels
 
 
 def _format_numbers(values) -> str:
