@@ -50,6 +50,8 @@ RESULTS_SHA256 = {
     "tuned-untuned": "7b082e56f2ee63a32a55c4e10e6d1c724d221aafd4b94d4c87a005c9ad7f622e",
     # The held-out test of the prediction in results/heldout/prediction.json (scalinglaws.fitting.prediction).
     "heldout": "b3476587d9f54169e101c657184a0cc575d5667bcfaf7707863fa6108545bd1e",
+    # Larger models on Appendix D's miniature Gopher's data (scalinglaws.sweeps.fixed_data).
+    "fixed-data": "2103a961f45f85a822faf5b0d9d5ffe0de0376bb51fbab367acbd22e9b692acc",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).

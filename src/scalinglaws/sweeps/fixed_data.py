@@ -166,23 +166,28 @@ def design_text() -> str:
     return "\n".join(lines)
 
 
+def floor_estimate(records: list[dict], chinchilla_params: int, alpha: float):
+    """The pre-registered analysis (:func:`scalinglaws.fitting.data_floor.seed_bootstrap`) of this
+    grid's records: every run of Chinchilla's size is the reference, every other size is on Gopher's data."""
+    reference = [r["final_loss"] for r in records if r["params_total"] == chinchilla_params]
+    losses: dict[int, list[float]] = {}
+    for r in records:
+        if r["params_total"] != chinchilla_params:
+            losses.setdefault(r["params_total"], []).append(r["final_loss"])
+    return seed_bootstrap(losses, reference, alpha, level=LEVEL)
+
+
 def report_text(path: Path) -> str:
     """The pre-registered analysis of the finished runs in ``path`` (results.jsonl)."""
     from scalinglaws.data.results import load_results
 
     approach2, approach3 = cpu_laws()
-    pair = contestants(approach2)
+    chinchilla_n = params_total(contestants(approach2)["Chinchilla"])
     _, records = load_results(path)
-    chinchilla_n = params_total(pair["Chinchilla"])
-    reference = [r["final_loss"] for r in records if r["params_total"] == chinchilla_n]
-    losses: dict[int, list[float]] = {}
-    for r in records:
-        if r["params_total"] != chinchilla_n:
-            losses.setdefault(r["params_total"], []).append(r["final_loss"])
-    estimate = seed_bootstrap(losses, reference, approach3.alpha, level=LEVEL)
+    estimate = floor_estimate(records, chinchilla_n, approach3.alpha)
     rows = [f"{n:,d} ({n / estimate.sizes[0]:.1f}x): mean {m:.4f}, gap {g:+.4f} [{lo:+.4f}, {hi:+.4f}]"
             for n, m, g, (lo, hi) in zip(estimate.sizes, estimate.mean_loss, estimate.gaps, estimate.gap_intervals)]
-    return "\n".join([f"Chinchilla ({chinchilla_n:,d}): mean {estimate.reference_mean:.4f} over {len(reference)} seeds",
+    return "\n".join([f"Chinchilla ({chinchilla_n:,d}): mean {estimate.reference_mean:.4f}",
                       *rows, f"floor F = {estimate.curve.floor:.4f} [{estimate.floor_interval[0]:.4f}, "
                       f"{estimate.floor_interval[1]:.4f}]; F - Chinchilla [{estimate.floor_gap_interval[0]:+.4f}, "
                       f"{estimate.floor_gap_interval[1]:+.4f}]", f"reading: {estimate.verdict()}"])
