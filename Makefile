@@ -38,9 +38,9 @@ PINNED_KERNELS := NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" OPENBL
 # Two workers, one test file or notebook at a time each (--dist loadscope: a notebook's cells run in
 # order in one kernel, as nbval needs): the suite is mostly single-threaded, so one worker leaves a
 # core idle. Measured on a fresh clone here: 2,271 s on one worker, 1,707 s on two (a niced sweep
-# training alongside both).
+# training alongside both). --durations lists the slowest tests, where the suite's time goes.
 test: $(VENV)/installed.stamp browser
-	OPENBLAS_NUM_THREADS=1 $(PINNED_KERNELS) $(PYTHON) -m pytest -n 2 --dist loadscope
+	OPENBLAS_NUM_THREADS=1 $(PINNED_KERNELS) $(PYTHON) -m pytest -n 2 --dist loadscope --durations=25
 
 clean:
 	rm -rf _build
