@@ -1,5 +1,6 @@
 """The batch-size tuning grid (scalinglaws.sweeps.batch_tuning): its runs, trunks, rates and decay."""
 
+import dataclasses
 import math
 
 import pytest
@@ -105,3 +106,38 @@ def test_the_criterion_finds_the_rate_and_batch_of_a_known_bowl():
 def test_a_best_batch_at_the_edge_of_the_grid_is_flagged():
     bests = batch_tuning.best_batches(synthetic_records(lambda batch: 0.004, best_batch=200.0))
     assert all(best.batch_at_edge and best.best_batch == 64 for best in bests)
+
+
+def _cell(n_params, budget, best_batch, lr_at_best, losses=(1.60, 1.55, 1.70), batches=(4, 16, 64)):
+    """A (size, budget) cell of the criterion whose per-batch best rates follow lr ~ sqrt(B) through lr_at_best."""
+    lrs = tuple(lr_at_best * math.sqrt(b / best_batch) for b in batches)
+    return batch_tuning.BestBatch(n_params, budget, batches, lrs, losses, (False,) * 3, best_batch, False)
+
+
+def test_the_rules_recover_known_exponents_in_n_and_d():
+    """Steps 4-5 on cells drawn from B* = 12 (N/1e5)^0.3 (D/1e7)^0.5 and lr* = 0.01 (N/1e5)^-0.5:
+    the fit gives back every exponent; q of the rate is zero, so it is refitted on N alone."""
+    cells = []
+    for n in (38_000, 225_000, 708_000):
+        for budget in (4e12, 1.6e13):
+            d = budget / (6 * n)
+            cells.append(_cell(n, budget, 12 * (n / 1e5) ** 0.3 * (d / 1e7) ** 0.5, 0.01 * (n / 1e5) ** -0.5))
+    rules = batch_tuning.fit_batch_rules(cells)
+    assert rules.batch.p == pytest.approx(0.3, abs=1e-9) and rules.batch.q == pytest.approx(0.5, abs=1e-9)
+    assert rules.batch.y0 == pytest.approx(12, rel=1e-9)
+    assert rules.lr.q is None and rules.lr.p == pytest.approx(-0.5, abs=1e-9) and rules.lr.y0 == pytest.approx(0.01)
+    assert rules.batch.at(1e5, 1e7) == pytest.approx(12)
+    assert rules.ties == ()  # 1.55 against 1.60: 0.05 apart, more than the seed sd
+
+
+def test_a_best_batch_within_the_seed_noise_is_reported_as_a_tie():
+    cells = [_cell(n, b, 16.0, 0.01, losses=(1.560, 1.550, 1.70)) for n in (38_000, 225_000, 708_000)
+             for b in (4e12, 1.6e13)]
+    assert len(batch_tuning.fit_batch_rules(cells).ties) == 6
+
+
+def test_rules_are_not_fitted_while_a_cell_sits_at_the_edge_of_the_grid():
+    cells = [_cell(n, b, 16.0, 0.01) for n in (38_000, 225_000, 708_000) for b in (4e12, 1.6e13)]
+    cells[2] = dataclasses.replace(cells[2], batch_at_edge=True)
+    with pytest.raises(ValueError, match=r"edge of the grid for \(N, C\) = \(225,000, 4e\+12\)"):
+        batch_tuning.fit_batch_rules(cells)

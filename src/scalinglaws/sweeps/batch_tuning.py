@@ -8,6 +8,7 @@ budget, and that moves N_opt. This grid measures it:
 
     python -m scalinglaws.sweeps.batch_tuning plan        # the grid, its trunks and its cost
     python -m scalinglaws.sweeps.batch_tuning run [OUT]   # train it (resumable) into results/batch-tuning
+    python -m scalinglaws.sweeps.batch_tuning report      # steps 2-5 of the criterion on the finished runs
 
 **The grid** (:func:`batch_tuning_specs`). Three sizes of the head-16 ladder
 (:func:`scalinglaws.sweeps.tuning.head16_shape`: 2, 4 and 6 layers, 38K, 225K and 708K
@@ -146,18 +147,123 @@ def best_batches(records: list[dict]) -> list[BestBatch]:
     return out
 
 
+#: Step 5: the seed standard deviation measured on the reference sweep; smaller differences are ties.
+SEED_SD = 0.0225
+#: Step 4's reference points: N in units of 1e5 parameters, D in units of 1e7 tokens.
+N_UNIT, D_UNIT = 1e5, 1e7
+
+
+def lr_at_best_batch(cell: BestBatch) -> float:
+    """The best learning rate at B*, for step 4: the per-batch best rates interpolated linearly in
+    (log B, log lr) between the two grid batches around B* (B* at a grid batch: that batch's)."""
+    log_b = np.log(np.asarray(cell.batches, dtype=float))
+    return float(np.exp(np.interp(math.log(cell.best_batch), log_b, np.log(np.asarray(cell.best_lrs)))))
+
+
+@dataclass(frozen=True)
+class PowerRule:
+    """log y = log y0 + p log(N / 1e5) + q log(D / 1e7), with standard errors; q is None when D was dropped."""
+
+    y0: float
+    p: float
+    q: float | None
+    p_se: float
+    q_se: float | None
+
+    def at(self, n_params: float, tokens: float) -> float:
+        value = math.log(self.y0) + self.p * math.log(n_params / N_UNIT)
+        if self.q is not None:
+            value += self.q * math.log(tokens / D_UNIT)
+        return math.exp(value)
+
+
+def fit_power_rule(n_params, tokens, values) -> PowerRule:
+    """Step 4: least squares of log y on log(N / 1e5) and log(D / 1e7); if q lies within its own
+    standard error of zero, the rule is refitted on N alone."""
+    n, d, y = (np.asarray(v, dtype=float) for v in (n_params, tokens, values))
+    if not (n.size == d.size == y.size) or n.size < 4:
+        raise ValueError(f"need at least 4 cells (got {n.size}) to fit a rule in N and D with standard errors")
+    if np.any(~np.isfinite(y)) or np.any(y <= 0):
+        raise ValueError(f"values must be positive and finite, got {y.tolist()}")
+
+    def fit(columns):
+        x = np.column_stack([np.ones_like(y), *columns])
+        coef, *_ = np.linalg.lstsq(x, np.log(y), rcond=None)
+        residual = np.log(y) - x @ coef
+        dof = y.size - x.shape[1]
+        sigma2 = float(residual @ residual) / dof if dof > 0 else 0.0
+        se = np.sqrt(np.diag(sigma2 * np.linalg.inv(x.T @ x)))
+        return coef, se
+
+    coef, se = fit([np.log(n / N_UNIT), np.log(d / D_UNIT)])
+    if abs(coef[2]) > se[2]:
+        return PowerRule(float(np.exp(coef[0])), float(coef[1]), float(coef[2]), float(se[1]), float(se[2]))
+    coef, se = fit([np.log(n / N_UNIT)])
+    return PowerRule(float(np.exp(coef[0])), float(coef[1]), None, float(se[1]), None)
+
+
+@dataclass(frozen=True)
+class BatchRules:
+    """Steps 4-5: the rules for B* and lr* at B*, and the cells whose B* rests on a tie."""
+
+    batch: PowerRule
+    lr: PowerRule
+    ties: tuple[tuple[int, float], ...]  # (size, budget) cells whose best batch beats the next by < SEED_SD
+
+
+def fit_batch_rules(cells: list[BestBatch], tie: float = SEED_SD) -> BatchRules:
+    """Steps 4 and 5 of the criterion on the (size, budget) cells of :func:`best_batches`. A cell whose
+    best rate or best batch lies at the edge of the grid is refused (step 2): extend the grid first."""
+    at_edge = [(c.n_params, c.budget) for c in cells if c.batch_at_edge or any(c.lr_at_edge)]
+    if at_edge:
+        raise ValueError("the best rate or batch lies at the edge of the grid for (N, C) = "
+                         + ", ".join(f"({n:,d}, {b:.2g})" for n, b in at_edge) + "; extend the grid past it first")
+    tokens = [c.budget / (6 * c.n_params) for c in cells]
+    sizes = [c.n_params for c in cells]
+    ties = tuple((c.n_params, c.budget) for c in cells if sorted(c.best_losses)[1] - min(c.best_losses) < tie)
+    return BatchRules(batch=fit_power_rule(sizes, tokens, [c.best_batch for c in cells]),
+                      lr=fit_power_rule(sizes, tokens, [lr_at_best_batch(c) for c in cells]), ties=ties)
+
+
 def committed_rule() -> tuple[LearningRateRule, float]:
     """The tuned rule this grid is centred on, and its beta2 (``results/tuning/rule.json``)."""
     rule = tuning.read_rule()
     return rule.lr_rule, rule.beta2
 
 
+def report_text(out: Path) -> str:
+    """Steps 2-5 of the criterion on the finished runs in ``out``: each (size, budget) cell, then the rules
+    once every cell of the grid is complete (a partial grid's cells are printed, its rules are not)."""
+    from scalinglaws.data.results import load_results
+
+    _, records = load_results(out / "results.jsonl")
+    complete = len(LAYERS) * len(BATCHES) * len(LR_FACTORS) * len(BUDGETS)
+    cells = best_batches(records)
+    lines = [f"{len(records)} of {complete} runs finished"]
+    for cell in cells:
+        lines.append(f"N {cell.n_params:,d}, C {cell.budget:.2g}: best loss per batch "
+                     + ", ".join(f"B={b} {loss:.4f} (lr {lr:.3g}{', edge' if edge else ''})" for b, loss, lr, edge
+                                 in zip(cell.batches, cell.best_losses, cell.best_lrs, cell.lr_at_edge))
+                     + f"; B* = {cell.best_batch:.1f}{' (edge)' if cell.batch_at_edge else ''}")
+    if len(records) < complete:
+        return "\n".join(lines + ["rules: not fitted until every run of the grid has finished"])
+    rules = fit_batch_rules(cells)
+    for name, rule in (("B*", rules.batch), ("lr* at B*", rules.lr)):
+        d_term = "" if rule.q is None else f" (D/1e7)^{rule.q:.2f} +- {rule.q_se:.2f}"
+        lines.append(f"{name} = {rule.y0:.3g} (N/1e5)^{rule.p:.2f} +- {rule.p_se:.2f}{d_term}")
+    lines.append(f"cells whose best batch is a tie (< {SEED_SD} nats): {len(rules.ties)} of {len(cells)}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     """plan | run [OUT] (see the module docstring)."""
     command = argv[0] if argv else ""
-    if command not in ("plan", "run"):
-        print("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT]", file=sys.stderr)
+    if command not in ("plan", "run", "report"):
+        print("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT] | report [OUT]", file=sys.stderr)
         return 2
+    if command == "report":
+        print(report_text(Path(argv[1]) if len(argv) > 1 else OUT))
+        return 0
     rule, beta2 = committed_rule()
     specs = batch_tuning_specs(rule, beta2)
     if command == "run":
