@@ -247,7 +247,10 @@ def report_text(out: Path) -> str:
                      + f"; B* = {cell.best_batch:.1f}{' (edge)' if cell.batch_at_edge else ''}")
     if len(records) < complete:
         return "\n".join(lines + ["rules: not fitted until every run of the grid has finished"])
-    rules = fit_batch_rules(cells)
+    try:
+        rules = fit_batch_rules(cells)
+    except ValueError as refused:  # step 2: an edge minimum means the grid must be extended first
+        return "\n".join(lines + [f"rules: not fitted: {refused}"])
     for name, rule in (("B*", rules.batch), ("lr* at B*", rules.lr)):
         d_term = "" if rule.q is None else f" (D/1e7)^{rule.q:.2f} +- {rule.q_se:.2f}"
         lines.append(f"{name} = {rule.y0:.3g} (N/1e5)^{rule.p:.2f} +- {rule.p_se:.2f}{d_term}")
