@@ -235,23 +235,20 @@ def chosen_budgets(records: list[dict], wanted, path: Path) -> tuple[float, ...]
 
 def fit_records_report(records: list[dict], options, n_bootstrap: int, seed: int, isoflop_budgets=None):
     """:func:`sweep_fits.fit_sweep_records` as a :class:`report.FitReport`, which `fit` prints."""
-    from scalinglaws.fitting.report import ApproachReport, FitReport
     from scalinglaws.fitting.sweep_fits import fit_sweep_records
     from scalinglaws.papers import constants
 
     # fit_sweep_records always bootstraps: with --bootstrap 0 it makes one refit, not printed.
     fits = fit_sweep_records(records, n_bootstrap=max(n_bootstrap, 1), seed=seed, options=options,
                              isoflop_budgets=isoflop_budgets)
-    reports = []
-    for approach in constants.APPROACHES:
-        name = f"approach{approach.number}"
-        boot = fits.bootstrap.get(name) if n_bootstrap > 0 else None
-        # The report words an approach's flagged refits by its key; the Fit line says what was redrawn.
-        boot = None if boot is None else replace(boot, approach=approach.key)
-        reports.append(ApproachReport(approach.label, fit=getattr(fits, name), bootstrap=boot,
-                                      skipped=fits.skipped.get(name, "")))
-    return FitReport(n_runs=len(records), approaches=tuple(reports),
-                     n_diverged=sum(bool(record["diverged"]) for record in records))
+    # Its report, with two changes for `fit`: the bootstrap is dropped at --bootstrap 0, and the report
+    # words an approach's flagged refits by its key (the Fit line says what was redrawn).
+    approaches = tuple(
+        replace(report, bootstrap=None if n_bootstrap == 0 or report.bootstrap is None
+                else replace(report.bootstrap, approach=approach.key))
+        for report, approach in zip(fits.report.approaches, constants.APPROACHES))
+    return replace(fits.report, approaches=approaches, n_runs=len(records),
+                   n_diverged=sum(bool(record["diverged"]) for record in records))
 
 
 def run_fit(args: argparse.Namespace) -> int:
