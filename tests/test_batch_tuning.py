@@ -141,3 +141,41 @@ def test_rules_are_not_fitted_while_a_cell_sits_at_the_edge_of_the_grid():
     cells[2] = dataclasses.replace(cells[2], batch_at_edge=True)
     with pytest.raises(ValueError, match=r"edge of the grid for \(N, C\) = \(225,000, 4e\+12\)"):
         batch_tuning.fit_batch_rules(cells)
+
+
+def test_the_extension_steps_past_every_edge_of_the_committed_grid():
+    """Each trunk of EDGE_TRUNKS lies one step past an edge of the grid: a rate a factor 2 below the
+    lowest tried, or a batch a factor 2 outside 4..64; none repeats a trunk of the grid."""
+    grid = {(spec.config.shape.n_layers, spec.config.batch_size, spec.config.peak_lr)
+            for spec in batch_tuning.batch_tuning_specs(RULE)}
+    edges = batch_tuning.batch_tuning_specs(RULE, trunks=batch_tuning.EDGE_TRUNKS)
+    assert len(wsd_plan.plan(edges)) == len(batch_tuning.EDGE_TRUNKS) == 11
+    assert len(edges) == 2 * 11
+    for spec in edges:
+        n_layers, batch, lr = spec.config.shape.n_layers, spec.config.batch_size, spec.config.peak_lr
+        assert (n_layers, batch, lr) not in grid
+        n_params = counting.params_total(spec.config.shape)
+        if batch in batch_tuning.BATCHES:  # a rate below the grid's lowest at this batch
+            assert lr == batch_tuning.peak_lr_for(n_params, batch, 0.25, RULE)
+            assert lr < min(rate for layers, b, rate in grid if (layers, b) == (n_layers, batch))
+        else:
+            assert batch in (2, 128)
+    assert {spec.config.batch_size for spec in edges if spec.config.shape.n_layers == 2} == {16, 64, 128}
+    assert {spec.config.batch_size for spec in edges if spec.config.shape.n_layers == 6} == {2, 16, 64}
+
+
+def test_the_report_reads_the_grid_and_its_extension_together(tmp_path):
+    """A partial extension prints its cells with the grid's and fits no rule; the bound of an edge
+    best batch is printed as one (B* >= 64 when the best batch is the largest tried)."""
+    from scalinglaws.data.results import load_results
+    grid = batch_tuning.OUT
+    header, records = load_results(grid / "results.jsonl")
+    part = tmp_path / "part"
+    part.mkdir()
+    with open(part / "results.jsonl", "w") as f:
+        import json
+        f.write(json.dumps(header) + "\n" + json.dumps(records[0]) + "\n")
+    text = batch_tuning.report_text(grid, part)
+    assert text.splitlines()[0] == "55 of 55 runs finished (batch-tuning, part)"
+    assert "B* >= 64 (edge)" in text and "B* <= 4 (edge)" in text
+    assert text.splitlines()[-1].startswith("rules: not fitted: the best rate or batch lies at the edge")

@@ -8,7 +8,9 @@ budget, and that moves N_opt. This grid measures it:
 
     python -m scalinglaws.sweeps.batch_tuning plan        # the grid, its trunks and its cost
     python -m scalinglaws.sweeps.batch_tuning run [OUT]   # train it (resumable) into results/batch-tuning
-    python -m scalinglaws.sweeps.batch_tuning report      # steps 2-5 of the criterion on the finished runs
+    python -m scalinglaws.sweeps.batch_tuning plan-edges  # the extension past the grid's edges (see below)
+    python -m scalinglaws.sweeps.batch_tuning run-edges   # train it (resumable) into results/batch-tuning-edges
+    python -m scalinglaws.sweeps.batch_tuning report      # steps 2-5 of the criterion on the finished runs of both
 
 **The grid** (:func:`batch_tuning_specs`). Three sizes of the head-16 ladder
 (:func:`scalinglaws.sweeps.tuning.head16_shape`: 2, 4 and 6 layers, 38K, 225K and 708K
@@ -37,6 +39,25 @@ grid's records):
 5. A difference between two settings smaller than the seed standard deviation measured on the
    reference sweep (0.0225 nats) is reported as a tie, not as a preference; the rule is
    fitted all the same, and its use in a sweep says how far it rests on ties.
+
+**The extension past the edges** (:data:`EDGE_TRUNKS`, written after all 54 records of the grid
+and before any run of the extension; ``results/batch-tuning/report.txt`` is what it answers).
+In every (size, budget) cell the best rate or the best batch lay at an edge of the grid, so by
+step 2 the grid is extended past each edge, into its own results file
+(``results/batch-tuning-edges``), with the same recipe, seed, budgets and trunks:
+
+- a rate one factor 2 lower (lr factor 1/4) wherever the lowest rate tried was the best at
+  either budget: 38K at batches 16 and 64, 225K at batch 64, 708K at batches 16 and 64;
+- batch 128 for 38K (its best batch at 1.6e13 was 64, the top), at lr factors 1/8, 1/4 and 1/2
+  (at batches 16 and 64 the best rate was the lowest tried, so the square-root scaling is
+  taken down a factor 2 to 8);
+- batch 2 for 708K (its best batch was 4, the bottom, at both budgets), at lr factors 1/2, 1
+  and 2, as for the other batches.
+
+The criterion is unchanged and is applied to the records of both files; steps 2 and 3 take the
+lowest point and its two neighbours when a setting has more than three values. This is the
+last extension the session's compute allows. A cell still at an edge after it is reported
+with its bound (for example B* <= 2), and by step 2 no rule is fitted from it.
 """
 
 from __future__ import annotations
@@ -69,6 +90,18 @@ DESCRIPTION = ("Batch size tuned jointly with the learning rate (scalinglaws.swe
                f"{' and '.join(f'{b:.2g}' for b in BUDGETS)} FLOPs, seed 0.")
 
 
+#: The extension past the edges: (layers, batch, lr factor) trunks, each branched at both budgets.
+EDGE_TRUNKS = ((2, 16, 0.25), (2, 64, 0.25), (2, 128, 0.125), (2, 128, 0.25), (2, 128, 0.5),
+               (4, 64, 0.25),
+               (6, 16, 0.25), (6, 64, 0.25), (6, 2, 0.5), (6, 2, 1.0), (6, 2, 2.0))
+EDGES_NAME = f"{NAME}-edges"
+EDGES_OUT = OUT.with_name(EDGES_NAME)
+EDGES_DESCRIPTION = ("The batch-tuning grid extended past its edges (scalinglaws.sweeps.batch_tuning.EDGE_TRUNKS): "
+                     "lr factor 1/4 for 38K at batches 16 and 64, 225K at 64, 708K at 16 and 64; batch 128 for 38K "
+                     "at lr factors 1/8, 1/4, 1/2; batch 2 for 708K at 1/2, 1, 2; every other setting as in "
+                     "results/batch-tuning.")
+
+
 def peak_lr_for(n_params: int, batch: int, factor: float, rule: LearningRateRule) -> float:
     """The grid's learning rate: the tuned rule at N, scaled by sqrt(batch / 4), times ``factor``
     (3 significant figures, as run ids print it)."""
@@ -83,29 +116,31 @@ def decay_timescale_steps(batch: int) -> int:
 
 
 def batch_tuning_specs(rule: LearningRateRule, beta2: float = 0.99, layers=LAYERS, batches=BATCHES,
-                       lr_factors=LR_FACTORS, budgets=BUDGETS) -> list:
-    """Every run of the grid, as WSD branches: one trunk per (size, batch, lr), a branch per budget."""
+                       lr_factors=LR_FACTORS, budgets=BUDGETS, trunks=None) -> list:
+    """Every run of the grid, as WSD branches: one trunk per (size, batch, lr), a branch per budget.
+    ``trunks``, a list of (layers, batch, lr factor), replaces the product of the three grids (the
+    extension past the edges is ``trunks=EDGE_TRUNKS``)."""
     from scalinglaws.sweeps.grid import RunSpec, steps_for_budget
 
     if any(not budget > 0 for budget in budgets):
         raise ValueError(f"budgets must be positive FLOPs, got {budgets!r}")
+    if trunks is None:
+        trunks = [(n_layers, batch, factor) for n_layers in layers for batch in batches for factor in lr_factors]
     specs = []
-    for n_layers in layers:
+    for n_layers, batch, factor in trunks:
         shape = tuning.head16_shape(n_layers)
         n_params = counting.params_total(shape)
-        for batch in batches:
-            for factor in lr_factors:
-                lr = peak_lr_for(n_params, batch, factor, rule)
-                decay = tuning.weight_decay_for(lr, decay_timescale_steps(batch))
-                for budget in budgets:
-                    steps = steps_for_budget(budget, shape, batch)
-                    if steps < 2:
-                        raise ValueError(f"{budget:.2g} FLOPs give {n_params:,d} parameters at batch {batch} "
-                                         f"{steps} optimizer steps; a run needs at least 2")
-                    config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr, seed=SEED,
-                                         weight_decay=decay, betas=(tuning.BETA1, beta2),
-                                         n_eval_points=tuning.EVAL_POINTS, eval_sequences=tuning.EVAL_SEQUENCES)
-                    specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
+        lr = peak_lr_for(n_params, batch, factor, rule)
+        decay = tuning.weight_decay_for(lr, decay_timescale_steps(batch))
+        for budget in budgets:
+            steps = steps_for_budget(budget, shape, batch)
+            if steps < 2:
+                raise ValueError(f"{budget:.2g} FLOPs give {n_params:,d} parameters at batch {batch} "
+                                 f"{steps} optimizer steps; a run needs at least 2")
+            config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr, seed=SEED,
+                                 weight_decay=decay, betas=(tuning.BETA1, beta2),
+                                 n_eval_points=tuning.EVAL_POINTS, eval_sequences=tuning.EVAL_SEQUENCES)
+            specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
     return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
 
 
@@ -231,20 +266,33 @@ def committed_rule() -> tuple[LearningRateRule, float]:
     return rule.lr_rule, rule.beta2
 
 
-def report_text(out: Path) -> str:
-    """Steps 2-5 of the criterion on the finished runs in ``out``: each (size, budget) cell, then the rules
-    once every cell of the grid is complete (a partial grid's cells are printed, its rules are not)."""
+def _batch_text(cell: BestBatch) -> str:
+    if not cell.batch_at_edge:
+        return f"B* = {cell.best_batch:.1f}"
+    bound = "<=" if cell.best_batch == min(cell.batches) else ">="
+    return f"B* {bound} {cell.best_batch:.0f} (edge)"
+
+
+def report_text(*outs: Path) -> str:
+    """Steps 2-5 of the criterion on the finished runs in ``outs`` (by default the grid and its extension
+    past the edges, where that has records): each (size, budget) cell, then the rules once every run of
+    every file is complete (a partial grid's cells are printed, its rules are not)."""
     from scalinglaws.data.results import load_results
 
-    _, records = load_results(out / "results.jsonl")
-    complete = len(LAYERS) * len(BATCHES) * len(LR_FACTORS) * len(BUDGETS)
+    outs = outs or tuple(out for out in (OUT, EDGES_OUT) if (out / "results.jsonl").exists())
+    planned = {OUT: len(LAYERS) * len(BATCHES) * len(LR_FACTORS), EDGES_OUT: len(EDGE_TRUNKS)}
+    records, complete = [], 0
+    for out in outs:
+        records += load_results(out / "results.jsonl")[1]
+        complete += planned.get(out.resolve(), planned.get(out, 0)) * len(BUDGETS)
+    complete = max(complete, len(records))  # a results directory of another name: its own records
     cells = best_batches(records)
-    lines = [f"{len(records)} of {complete} runs finished"]
+    lines = [f"{len(records)} of {complete} runs finished ({', '.join(out.name for out in outs)})"]
     for cell in cells:
         lines.append(f"N {cell.n_params:,d}, C {cell.budget:.2g}: best loss per batch "
                      + ", ".join(f"B={b} {loss:.4f} (lr {lr:.3g}{', edge' if edge else ''})" for b, loss, lr, edge
                                  in zip(cell.batches, cell.best_losses, cell.best_lrs, cell.lr_at_edge))
-                     + f"; B* = {cell.best_batch:.1f}{' (edge)' if cell.batch_at_edge else ''}")
+                     + f"; {_batch_text(cell)}")
     if len(records) < complete:
         return "\n".join(lines + ["rules: not fitted until every run of the grid has finished"])
     try:
@@ -258,25 +306,31 @@ def report_text(out: Path) -> str:
     return "\n".join(lines)
 
 
+USAGE = ("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT] | plan-edges | run-edges [OUT] "
+         "| report [OUT ...]")
+
+
 def main(argv: list[str]) -> int:
-    """plan | run [OUT] (see the module docstring)."""
+    """plan | run [OUT] | plan-edges | run-edges [OUT] | report [OUT ...] (see the module docstring)."""
     command = argv[0] if argv else ""
-    if command not in ("plan", "run", "report"):
-        print("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT] | report [OUT]", file=sys.stderr)
+    if command not in ("plan", "run", "plan-edges", "run-edges", "report"):
+        print(USAGE, file=sys.stderr)
         return 2
     if command == "report":
-        print(report_text(Path(argv[1]) if len(argv) > 1 else OUT))
+        print(report_text(*(Path(arg) for arg in argv[1:])))
         return 0
     rule, beta2 = committed_rule()
-    specs = batch_tuning_specs(rule, beta2)
-    if command == "run":
+    edges = command.endswith("-edges")
+    specs = batch_tuning_specs(rule, beta2, trunks=EDGE_TRUNKS if edges else None)
+    name, description, out = (EDGES_NAME, EDGES_DESCRIPTION, EDGES_OUT) if edges else (NAME, DESCRIPTION, OUT)
+    if command.startswith("run"):
         from scalinglaws.sweeps.runner import run_specs
 
-        run_specs(NAME, DESCRIPTION, specs, Path(argv[1]) if len(argv) > 1 else OUT)
+        run_specs(name, description, specs, Path(argv[1]) if len(argv) > 1 else out)
         return 0
     work = wsd_plan.plan(specs)
     planned, alone = wsd_plan.cost(work)
-    print(DESCRIPTION)
+    print(description)
     for spec in specs:
         print(f"  {spec.run_id}: {spec.config.steps:,d} steps, lr {spec.config.peak_lr:g}, "
               f"wd {spec.config.weight_decay:.3g}")
