@@ -109,9 +109,9 @@ class PooledSpread:
 
 
 def pooled_seed_sd(records: list[dict], by: str = "budget") -> dict[float, PooledSpread]:
-    """The pooled seed standard deviation per ``by`` (``"budget"`` or ``"params_total"``)."""
-    if by not in ("budget", "params_total"):
-        raise ValueError(f"pool by 'budget' or 'params_total', got {by!r}")
+    """The pooled seed standard deviation per ``by`` (``"budget"``, ``"params_total"`` or ``"steps"``)."""
+    if by not in ("budget", "params_total", "steps"):
+        raise ValueError(f"pool by 'budget', 'params_total' or 'steps', got {by!r}")
     sums: dict[float, list[float]] = {}
     for cell in cells(records):
         if cell.n_seeds < 2:
