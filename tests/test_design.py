@@ -166,3 +166,25 @@ def test_a_steepened_law_keeps_its_optimum_and_curves_its_profiles_more():
         return (losses[0] - 2 * losses[1] + losses[2]) / h**2
 
     assert curvature(steep) == pytest.approx(1.5 * curvature(LAW_073), rel=1e-4)
+
+
+def test_a_ladder_grid_takes_the_rungs_within_the_size_span_of_each_optimum():
+    ladder = [37_760, 103_344, 224_640, 420_080, 708_096, 1_107_120]
+    budgets = budgets_spanning(1.3e12, 60.0, 2.0)
+    grid = design.ladder_grid(LAW_05, budgets, ladder, n_seeds=1, size_span=16.0)
+    for budget, sizes in zip(grid.budgets, grid.sizes):
+        n_opt = float(optimal_allocation(LAW_05, budget)[0])
+        inside = [n for n in ladder if n_opt / 4 <= n <= n_opt * 4]
+        assert sizes == tuple(inside) if len(inside) >= 3 else len(sizes) == 3
+        assert set(sizes) <= set(ladder)
+    # One trunk per rung: the cost counts each rung once, with a cooldown per budget it joins.
+    assert grid.cost_flops() < sum(budget * len(sizes) for budget, sizes in zip(grid.budgets, grid.sizes))
+    with pytest.raises(ValueError, match="cannot give 3 per budget"):
+        design.ladder_grid(LAW_05, budgets, ladder[:2], n_seeds=1)
+
+
+def test_a_noise_free_ladder_sweep_recovers_a_within_the_bias_of_its_off_centre_profiles():
+    ladder = [37_760, 103_344, 224_640, 420_080, 708_096, 1_107_120, 1_635_584]
+    grid = design.ladder_grid(LAW_05, budgets_spanning(1.3e12, 60.0, 2.0), ladder, n_seeds=1)
+    spread = design.simulate_grid(LAW_05, grid, NoiseStructure(0.0, 0.0), n_sweeps=2)
+    assert spread.n_failed == 0 and abs(spread.samples[0] - 0.5) < 0.02

@@ -139,3 +139,33 @@ def test_records_route_and_approach_1():
     assert result.n_succeeded == 30 and low < full.a < high
     envelope = trunk_bootstrap(runs, approach=1, n_resamples=5)
     assert envelope.n_resamples == 5 and math.isfinite(envelope.interval("a")[0])
+
+
+def test_drifting_noise_has_the_correlation_it_was_drawn_with_at_each_distance():
+    """Ground truth: 3,000 trunks of 4 lengths 2x apart, drawn with c = 0.4 and l = 0.8 log2 tokens; the
+    sample correlations at distances 1, 2, 3 match the kernel, and the fit gives back c and l."""
+    from scalinglaws.fitting.trunk_noise import DriftingNoise, fit_drifting_noise, lag_correlations
+
+    noise = DriftingNoise(0.02, 0.4, 0.8)
+    n_trunks, seeds = 1500, 2
+    tokens = np.tile(1e6 * 2.0 ** np.arange(4), n_trunks * seeds)
+    params = np.repeat(1e5 * 1.1 ** np.arange(n_trunks), 4 * seeds)  # every size its own cells
+    seed = np.tile(np.repeat(np.arange(seeds), 4), n_trunks)
+    trunk = np.array([f"{n}-{s}" for n, s in zip(params, seed)])
+    clean = SeedRuns(6 * params * tokens, params, tokens, np.full(tokens.size, 2.0), seed, trunk)
+    drawn = clean.with_loss(clean.loss + noise.draw(clean, np.random.default_rng(0)))
+    assert np.std(drawn.loss - 2.0) == pytest.approx(0.02, rel=0.03)
+    for distance, corr, pairs in lag_correlations(drawn):
+        assert corr == pytest.approx(float(noise.correlation(distance)), abs=0.04), distance
+    fitted = fit_drifting_noise(drawn, sd=0.02)
+    assert fitted.constant_fraction == pytest.approx(0.4, abs=0.05)
+    assert fitted.length_scale == pytest.approx(0.8, abs=0.1)
+
+
+def test_drifting_noise_refuses_impossible_settings():
+    from scalinglaws.fitting.trunk_noise import DriftingNoise
+
+    with pytest.raises(ValueError, match="constant fraction"):
+        DriftingNoise(0.02, 1.5, 0.8)
+    with pytest.raises(ValueError, match="length scale"):
+        DriftingNoise(0.02, 0.4, 0.0)

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalinglaws.fitting.trunk_bootstrap import fit_approach2_on_seed_means
-from scalinglaws.fitting.trunk_noise import NoiseStructure, SeedRuns, draw_noise, measure_noise
+from scalinglaws.fitting.trunk_noise import DriftingNoise, NoiseStructure, SeedRuns, fit_drifting_noise, measure_noise
 from scalinglaws.papers.constants import ParametricFit
 from scalinglaws.papers.laws import allocation_exponents, optimal_allocation, parametric_loss
 
@@ -166,6 +166,32 @@ def centred_grid(law: ParametricFit, budgets, n_sizes: int, n_seeds: int, size_s
     return Grid(budgets, tuple(sizes), n_seeds)
 
 
+def ladder_grid(law: ParametricFit, budgets, ladder, n_seeds: int, size_span: float = SIZE_SPAN,
+                min_sizes: int = 3) -> Grid:
+    """Per budget, the sizes of a fixed ``ladder`` (one shape family's parameter counts) that lie within
+    ``size_span``x centred on ``law``'s N_opt(C) in log N; where fewer than ``min_sizes`` do, the
+    ``min_sizes`` rungs nearest N_opt. A shape family with a fixed head size and aspect ratio has only
+    as many sizes as depths, so its rungs, not a continuous ladder, set what each budget can sample."""
+    ladder = tuple(sorted(float(n) for n in ladder))
+    if len(ladder) < min_sizes or min_sizes < 3:
+        raise ValueError(f"a ladder of {len(ladder)} sizes cannot give {min_sizes} per budget (3 at least)")
+    budgets = tuple(float(c) for c in budgets)
+    sizes = []
+    for budget in budgets:
+        centre = math.log(float(optimal_allocation(law, budget)[0]))
+        inside = tuple(n for n in ladder if abs(math.log(n) - centre) <= math.log(size_span) / 2)
+        if len(inside) < min_sizes:
+            inside = tuple(sorted(sorted(ladder, key=lambda n: abs(math.log(n) - centre))[:min_sizes]))
+        sizes.append(inside)
+    return Grid(budgets, tuple(sizes), n_seeds)
+
+
+def simulate_grid(truth: ParametricFit, grid: Grid, noise, n_sweeps: int = 200, seed: int = 0) -> Spread:
+    """Approach 2's a on ``n_sweeps`` sweeps of one fixed ``grid`` drawn from ``truth`` with ``noise``
+    (a :class:`~scalinglaws.fitting.trunk_noise.NoiseStructure` or a drifting one)."""
+    return parametric_interval(grid.seed_runs(truth), truth, noise, n_sweeps, seed)
+
+
 def floor_budget(law: ParametricFit, span: float, n_sizes: int, size_span: float = SIZE_SPAN,
                  floor_tokens: float = STEP_FLOOR_TOKENS, spacing: float = BUDGET_SPACING) -> float:
     """The smallest first budget at which every run of ``law``'s centred grid (phase 0) over ``span``x
@@ -216,7 +242,7 @@ class Spread:
 def _fitted_a(clean: SeedRuns, noise: NoiseStructure, rng: np.random.Generator) -> float:
     """Approach 2's a (as the book fits it) on ``clean``'s losses plus one draw of ``noise``; NaN on failure."""
     try:
-        return fit_approach2_on_seed_means(clean.with_loss(clean.loss + draw_noise(clean.trunk, noise, rng))).a
+        return fit_approach2_on_seed_means(clean.with_loss(clean.loss + noise.draw(clean, rng))).a
     except ValueError:  # FitFailure: fewer than 2 budgets with an in-range minimum
         return math.nan
 

@@ -161,6 +161,10 @@ class NoiseStructure:
         """Standard deviation of the noise each run has on its own."""
         return self.sd * math.sqrt(1.0 - self.trunk_fraction)
 
+    def draw(self, runs: SeedRuns, rng: np.random.Generator) -> np.ndarray:
+        """One noise draw per run of ``runs`` (:func:`draw_noise` on their trunks)."""
+        return draw_noise(runs.trunk, self, rng)
+
 
 def measure_noise(runs: SeedRuns) -> NoiseStructure:
     """The seed sd pooled within cells, and the trunk fraction (module docstring; clipped to [0, 1]).
@@ -196,3 +200,88 @@ def draw_noise(trunk, noise: NoiseStructure, rng: np.random.Generator) -> np.nda
     index = np.ravel(np.unique(np.asarray(trunk), return_inverse=True)[1])
     offsets = noise.trunk_sd * rng.standard_normal(index.max() + 1 if index.size else 0)
     return offsets[index] + noise.run_sd * rng.standard_normal(index.size)
+
+
+# --------------------------------------------------------------------------------------
+# Noise that drifts along a trunk
+# --------------------------------------------------------------------------------------
+#
+# A constant offset per trunk is the simplest model; the reference sweep's branches say more. The
+# correlation of one seed's deviations at two lengths of its trunk falls with the distance between
+# the lengths: 0.90 for lengths sqrt(2) apart, 0.69 for 2x, 0.43 for 2.8x, about 0.3 beyond 4x. A
+# constant part c plus a part that drifts, with a Gaussian kernel in log2 tokens,
+#
+#     corr(D1, D2) = c + (1 - c) exp(-(log2 D1 - log2 D2)^2 / (2 l^2)),
+#
+# matches that. It matters for designs with many budgets per trunk: branches close in length then
+# share nearly all their noise and add little information, which the two-part model overstates.
+
+
+def lag_correlations(runs: SeedRuns) -> list[tuple[float, float, int]]:
+    """(distance in log2 tokens, correlation, pairs) of one seed's deviations from its cells' seed means
+    at two lengths of the same trunk, for every distance between lengths the runs hold, shortest first."""
+    cell = runs.cells()
+    count = np.bincount(cell)
+    deviation = runs.loss - (np.bincount(cell, weights=runs.loss) / count)[cell]
+    usable = count[cell] >= 2
+    pairs: dict[float, list[tuple[float, float]]] = {}
+    trunk_of = runs.trunks()
+    for mine in np.split(np.argsort(trunk_of, kind="stable"), np.cumsum(np.bincount(trunk_of))[:-1]):
+        mine = mine[usable[mine]]
+        for i in mine:
+            for j in mine:
+                if runs.tokens[j] > runs.tokens[i]:
+                    distance = round(math.log2(runs.tokens[j] / runs.tokens[i]), 1)
+                    pairs.setdefault(distance, []).append((deviation[i], deviation[j]))
+    return [(distance, float(np.corrcoef(np.array(values).T)[0, 1]), len(values))
+            for distance, values in sorted(pairs.items()) if len(values) >= 3]
+
+
+@dataclass(frozen=True)
+class DriftingNoise:
+    """Seed noise of one run whose trunk part drifts with length (the comment above): ``sd`` of one run,
+    ``constant_fraction`` c shared by all of a trunk's branches, the rest correlated with length scale
+    ``length_scale`` (log2 tokens)."""
+
+    sd: float
+    constant_fraction: float
+    length_scale: float
+
+    def __post_init__(self):
+        if not (math.isfinite(self.sd) and self.sd >= 0):
+            raise ValueError(f"the seed standard deviation must be finite and >= 0, got {self.sd!r}")
+        if not 0.0 <= self.constant_fraction <= 1.0:
+            raise ValueError(f"the constant fraction must lie in [0, 1], got {self.constant_fraction!r}")
+        if not self.length_scale > 0:
+            raise ValueError(f"the length scale must be a positive number of log2 tokens, got {self.length_scale!r}")
+
+    def correlation(self, distance) -> np.ndarray:
+        """The correlation of one trunk's noise at two lengths ``distance`` log2 tokens apart."""
+        distance = np.asarray(distance, dtype=float)
+        return self.constant_fraction + (1 - self.constant_fraction) * np.exp(-distance ** 2 / (2 * self.length_scale ** 2))
+
+    def draw(self, runs: SeedRuns, rng: np.random.Generator) -> np.ndarray:
+        """One noise draw per run: jointly normal within each trunk, independent between trunks."""
+        out = np.empty(len(runs))
+        log_tokens = np.log2(runs.tokens)
+        trunk_of = runs.trunks()
+        for mine in np.split(np.argsort(trunk_of, kind="stable"), np.cumsum(np.bincount(trunk_of))[:-1]):
+            covariance = self.sd ** 2 * self.correlation(log_tokens[mine, None] - log_tokens[None, mine])
+            values, vectors = np.linalg.eigh(covariance)  # positive semi-definite: a root without Cholesky's jitter
+            out[mine] = vectors @ (np.sqrt(np.clip(values, 0, None)) * rng.standard_normal(mine.size))
+        return out
+
+
+def fit_drifting_noise(runs: SeedRuns, sd: float | None = None) -> DriftingNoise:
+    """:class:`DriftingNoise` fitted to :func:`lag_correlations` (least squares weighted by pairs, c and l on
+    grids of 0.01 and 0.01 log2 tokens); ``sd`` defaults to :func:`measure_noise`'s pooled seed sd."""
+    lags = lag_correlations(runs)
+    if len(lags) < 2:
+        raise ValueError(f"fitting a drift needs trunks with lengths at 2 or more distances; got {len(lags)}")
+    distance, corr, weight = (np.array(column, dtype=float) for column in zip(*lags))
+    c = np.round(np.arange(0, 101) * 0.01, 2)[:, None, None]
+    scale = np.round(np.arange(5, 501) * 0.01, 2)[None, :, None]
+    model = c + (1 - c) * np.exp(-distance ** 2 / (2 * scale ** 2))
+    error = np.sum(weight * (corr - model) ** 2, axis=2)
+    i, j = np.unravel_index(int(np.argmin(error)), error.shape)
+    return DriftingNoise(measure_noise(runs).sd if sd is None else sd, float(c[i, 0, 0]), float(scale[0, j, 0]))
