@@ -57,6 +57,8 @@ def test_the_grid_is_one_trunk_per_size_and_seed_with_a_branch_at_each_length():
     for trunk in trunks:
         assert sorted(spec.config.steps for spec in trunk.branches) == list(step_floor_sweep.LENGTHS)
         assert {spec.config.batch_size for spec in trunk.branches} == {4}
+        # The reference sweep's warmup, not 5% of the 500-step branch (25 steps): see the amendment.
+        assert {spec.config.warmup_steps for spec in trunk.branches} == {200}
     assert len({spec.run_id for spec in specs}) == len(specs) == 72
 
 

@@ -24,6 +24,16 @@ seeds each. Each (size, seed) is one trunk branched at 500, 1,000, 2,000 and 4,0
    (:data:`scalinglaws.fitting.step_floor.TOLERANCE` says where 1.25 comes from).
 3. The floor is stated with the shares of :func:`design_text`'s simulations that would state
    it under each assumed truth, so that its confidence is read from the design, not asserted.
+
+**Amendment, after the first 72 runs and before the rerun.** The first runs were not the tuned
+recipe. A WSD trunk warms up over 5% of its *shortest* branch (capped at 200 steps), so these
+trunks, whose shortest branch has 500 steps, warmed up in 25 steps, where every run of the
+reference sweep warmed up in 200. At the tuned rates that broke training: 16 of the 72 runs
+diverged, and the 4,000-step runs ended 0.3-0.5 nats above the reference sweep's at 4,100-4,400
+steps. Those records are kept in ``results/step-floor-short-warmup`` as what a short warmup does;
+they answer nothing about the floor. The rerun holds the warmup at the recipe's
+:data:`WARMUP_STEPS` = 200 steps in every trunk; the sizes, seeds, lengths and the reading rule
+are unchanged.
 """
 
 from __future__ import annotations
@@ -43,6 +53,9 @@ LAYERS = (2, 3, 4)
 LENGTHS = (500, 1000, 2000, 4000)
 SEEDS = 6
 REFERENCE_STEPS = tuned_sweep.MIN_STEPS
+#: The warmup of every run of the reference sweep: 5% of a run capped at 200 steps
+#: (TrainConfig.warmup_max_steps), and none of its trunks had a branch under 4,000 steps.
+WARMUP_STEPS = TrainConfig.warmup_max_steps
 #: The noise the design assumes: the reference sweep's pooled seed sd (0.0225 nats), and the
 #: correlation of one trunk's branches two times apart in length (0.90 measured sqrt(2) apart,
 #: scalinglaws.fitting.envelope_bias.trunk_correlation, squared).
@@ -73,7 +86,7 @@ def step_floor_specs(recipe, layers=LAYERS, lengths=LENGTHS, seeds=SEEDS) -> lis
                                      n_eval_points=tuning.EVAL_POINTS, eval_sequences=tuning.EVAL_SEQUENCES,
                                      **fields)
                 specs.append(RunSpec(budget=budget_for(shape, steps), corpus=tuning.CORPUS, config=config))
-    return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
+    return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION, warmup_steps=WARMUP_STEPS)
 
 
 #: The truths the design is simulated under: seed sd per length, relative to the sd at 4,000 steps.
@@ -95,7 +108,10 @@ def design_text() -> str:
              f"most {step_floor.TOLERANCE} x the pooled sd at {REFERENCE_STEPS:,d} steps.",
              f"- Noise: sd {SEED_SD} nats at {REFERENCE_STEPS:,d} steps (the reference sweep's pooled seed sd); "
              f"branches of one trunk correlated {CORRELATION} per factor 2 in length.",
-             f"- {SIMULATIONS} simulated experiments per truth, seed 0.", "",
+             f"- {SIMULATIONS} simulated experiments per truth, seed 0.",
+             f"- Amendment before the rerun (see `scalinglaws.sweeps.step_floor`): every trunk warms up over "
+             f"{WARMUP_STEPS} steps, the reference sweep's warmup; the first runs warmed up over 5% of their "
+             "500-step shortest branch, 25 steps, and are kept apart in `results/step-floor-short-warmup`.", "",
              "Share of experiments stating each floor:", "",
              "| truth | " + " | ".join(f"{s:,d}" for s in LENGTHS) + " |",
              "|---|" + "---|" * len(LENGTHS)]

@@ -109,9 +109,12 @@ class Trunk:
         return self._flops_per_step() * sum(spec.config.steps for spec in self.branches)
 
 
-def as_wsd(specs: list, cooldown_fraction: float = 0.2, cooldown_shape: str = "1-sqrt") -> list:
+def as_wsd(specs: list, cooldown_fraction: float = 0.2, cooldown_shape: str = "1-sqrt",
+           warmup_steps: int | None = None) -> list:
     """The same runs with the WSD schedule, every trunk's branches sharing one warmup: that of its
-    shortest branch (a fraction of its steps, capped), so that no branch's warmup runs into its cooldown."""
+    shortest branch (a fraction of its steps, capped), so that no branch's warmup runs into its cooldown;
+    or ``warmup_steps`` for every trunk, where a grid's short branches must not shorten its warmup (a
+    run of 500 steps would otherwise warm up in 25 steps, where its longer siblings take 200)."""
     wsd = [replace(spec, config=replace(spec.config, schedule="wsd", cooldown_fraction=cooldown_fraction,
                                         cooldown_shape=cooldown_shape)) for spec in specs]
     shortest: dict[str, int] = {}
@@ -121,7 +124,8 @@ def as_wsd(specs: list, cooldown_fraction: float = 0.2, cooldown_shape: str = "1
     out = []
     for spec in wsd:
         config = spec.config
-        warmup = warmup_steps_for(shortest[trunk_key(spec)], config.warmup_fraction, config.warmup_max_steps)
+        warmup = warmup_steps or warmup_steps_for(shortest[trunk_key(spec)], config.warmup_fraction,
+                                                  config.warmup_max_steps)
         out.append(replace(spec, config=replace(config, warmup_steps=warmup)))
     return out
 
