@@ -179,3 +179,13 @@ def test_the_report_reads_the_grid_and_its_extension_together(tmp_path):
     assert text.splitlines()[0] == "55 of 55 runs finished (batch-tuning, part)"
     assert "B* >= 64 (edge)" in text and "B* <= 4 (edge)" in text
     assert text.splitlines()[-1].startswith("rules: not fitted: the best rate or batch lies at the edge")
+
+
+def test_the_warmup_check_retrains_two_grid_trunks_with_only_the_warmup_changed():
+    grid = {spec.run_id: spec for spec in batch_tuning.batch_tuning_specs(RULE)}
+    check = batch_tuning.batch_tuning_specs(RULE, trunks=batch_tuning.WARMUP_CHECK_TRUNKS, warmup_steps=200)
+    assert len(check) == 4
+    for spec in check:
+        twin = grid[spec.run_id]  # the run id does not name the warmup: the same setting otherwise
+        assert spec.config.warmup_steps == 200 and twin.config.warmup_steps in (18, 23)
+        assert dataclasses.replace(spec.config, warmup_steps=twin.config.warmup_steps) == twin.config

@@ -11,6 +11,7 @@ budget, and that moves N_opt. This grid measures it:
     python -m scalinglaws.sweeps.batch_tuning plan-edges  # the extension past the grid's edges (see below)
     python -m scalinglaws.sweeps.batch_tuning run-edges   # train it (resumable) into results/batch-tuning-edges
     python -m scalinglaws.sweeps.batch_tuning report      # steps 2-5 of the criterion on the finished runs of both
+    python -m scalinglaws.sweeps.batch_tuning run-warmup-check  # two trunks again with a 200-step warmup
 
 **The grid** (:func:`batch_tuning_specs`). Three sizes of the head-16 ladder
 (:func:`scalinglaws.sweeps.tuning.head16_shape`: 2, 4 and 6 layers, 38K, 225K and 708K
@@ -94,6 +95,18 @@ DESCRIPTION = ("Batch size tuned jointly with the learning rate (scalinglaws.swe
 EDGE_TRUNKS = ((2, 16, 0.25), (2, 64, 0.25), (2, 128, 0.125), (2, 128, 0.25), (2, 128, 0.5),
                (4, 64, 0.25),
                (6, 16, 0.25), (6, 64, 0.25), (6, 2, 0.5), (6, 2, 1.0), (6, 2, 2.0))
+#: A check outside the criterion, written after the step-floor runs showed what a 25-step warmup does
+#: at the tuned rates. The grid warms each trunk up over 5% of its 4e12 branch: the same tokens at every
+#: batch of a size (under the 200-step cap), but as few as 5 steps at batch 64 for 708K. These two trunks,
+#: the best rate at batch 64 for 225K (18 warmup steps in the grid) and at batch 16 for 708K (23), are
+#: trained again with the reference sweep's 200-step warmup; a change larger than twice the seed sd
+#: (0.045 nats) at either budget would mean the large batches were judged on their warmup.
+WARMUP_CHECK_TRUNKS = ((4, 64, 0.5), (6, 16, 0.5))
+WARMUP_CHECK_STEPS = 200
+WARMUP_CHECK_NAME = f"{NAME}-warmup-check"
+WARMUP_CHECK_DESCRIPTION = ("Two batch-tuning trunks trained again with a 200-step warmup "
+                            "(scalinglaws.sweeps.batch_tuning.WARMUP_CHECK_TRUNKS): 225K at batch 64 and 708K at "
+                            "batch 16, lr factor 1/2, every other setting as in results/batch-tuning.")
 EDGES_NAME = f"{NAME}-edges"
 EDGES_OUT = OUT.with_name(EDGES_NAME)
 EDGES_DESCRIPTION = ("The batch-tuning grid extended past its edges (scalinglaws.sweeps.batch_tuning.EDGE_TRUNKS): "
@@ -116,10 +129,11 @@ def decay_timescale_steps(batch: int) -> int:
 
 
 def batch_tuning_specs(rule: LearningRateRule, beta2: float = 0.99, layers=LAYERS, batches=BATCHES,
-                       lr_factors=LR_FACTORS, budgets=BUDGETS, trunks=None) -> list:
+                       lr_factors=LR_FACTORS, budgets=BUDGETS, trunks=None, warmup_steps: int | None = None) -> list:
     """Every run of the grid, as WSD branches: one trunk per (size, batch, lr), a branch per budget.
     ``trunks``, a list of (layers, batch, lr factor), replaces the product of the three grids (the
-    extension past the edges is ``trunks=EDGE_TRUNKS``)."""
+    extension past the edges is ``trunks=EDGE_TRUNKS``); ``warmup_steps`` holds every trunk's warmup
+    (default: 5% of its shortest branch, at most 200 steps)."""
     from scalinglaws.sweeps.grid import RunSpec, steps_for_budget
 
     if any(not budget > 0 for budget in budgets):
@@ -141,7 +155,7 @@ def batch_tuning_specs(rule: LearningRateRule, beta2: float = 0.99, layers=LAYER
                                  weight_decay=decay, betas=(tuning.BETA1, beta2),
                                  n_eval_points=tuning.EVAL_POINTS, eval_sequences=tuning.EVAL_SEQUENCES)
             specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
-    return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
+    return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION, warmup_steps=warmup_steps)
 
 
 @dataclass(frozen=True)
@@ -307,12 +321,20 @@ def report_text(*outs: Path) -> str:
 
 
 USAGE = ("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT] | plan-edges | run-edges [OUT] "
-         "| report [OUT ...]")
+         "| run-warmup-check [OUT] | report [OUT ...]")
 
 
 def main(argv: list[str]) -> int:
     """plan | run [OUT] | plan-edges | run-edges [OUT] | report [OUT ...] (see the module docstring)."""
     command = argv[0] if argv else ""
+    if command == "run-warmup-check":
+        from scalinglaws.sweeps.runner import run_specs
+
+        rule, beta2 = committed_rule()
+        specs = batch_tuning_specs(rule, beta2, trunks=WARMUP_CHECK_TRUNKS, warmup_steps=WARMUP_CHECK_STEPS)
+        run_specs(WARMUP_CHECK_NAME, WARMUP_CHECK_DESCRIPTION, specs,
+                  Path(argv[1]) if len(argv) > 1 else OUT.with_name(WARMUP_CHECK_NAME))
+        return 0
     if command not in ("plan", "run", "plan-edges", "run-edges", "report"):
         print(USAGE, file=sys.stderr)
         return 2
