@@ -350,15 +350,11 @@ def main(argv: list[str]) -> int:
 
         run_specs(name, description, specs, Path(argv[1]) if len(argv) > 1 else out)
         return 0
-    work = wsd_plan.plan(specs)
-    planned, alone = wsd_plan.cost(work)
     print(description)
     for spec in specs:
         print(f"  {spec.run_id}: {spec.config.steps:,d} steps, lr {spec.config.peak_lr:g}, "
               f"wd {spec.config.weight_decay:.3g}")
-    print(f"{len(specs)} runs in {len(work)} WSD trunks, {planned:.3g} FLOPs planned "
-          f"({planned / alone:.2f} of {alone:.3g} trained alone); about {planned / 2e10 / 3600:.1f} core-hours "
-          f"at 2e10 FLOP/s per core")
+    print(wsd_plan.cost_line(specs))
     return 0
 
 

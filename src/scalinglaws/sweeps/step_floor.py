@@ -164,12 +164,8 @@ def main(argv: list[str]) -> int:
 
         run_specs(NAME, DESCRIPTION, specs, out)
         return 0
-    work = wsd_plan.plan(specs)
-    planned, alone = wsd_plan.cost(work)
     print(DESCRIPTION)
-    print(f"{len(specs)} runs in {len(work)} WSD trunks, {planned:.3g} FLOPs planned "
-          f"({planned / alone:.2f} of {alone:.3g} trained alone); about {planned / 2e10 / 3600:.1f} core-hours "
-          f"at 2e10 FLOP/s per core")
+    print(wsd_plan.cost_line(specs))
     return 0
 
 

@@ -159,6 +159,15 @@ def cost(work: list) -> tuple[float, float]:
     return planned, independent
 
 
+def cost_line(specs: list, flops_per_core_second: float = 2e10) -> str:
+    """One line for a grid's ``plan`` command: its runs, trunks, planned FLOPs and core-hours."""
+    work = plan(specs)
+    planned, alone = cost(work)
+    return (f"{len(specs)} runs in {len(work)} WSD trunks, {planned:.3g} FLOPs planned "
+            f"({planned / alone:.2f} of {alone:.3g} trained alone); about "
+            f"{planned / flops_per_core_second / 3600:.1f} core-hours at {flops_per_core_second:.2g} FLOP/s per core")
+
+
 def describe(work: list) -> str:
     """A table of the plan: one line per trunk (its shape and branch lengths) and the FLOP totals."""
     lines = [f"{'trunk (shape, batch, lr)':<34} {'branches (steps)':<40} {'FLOPs':>9} {'alone':>9} {'ratio':>6}"]
