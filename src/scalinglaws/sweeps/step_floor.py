@@ -41,7 +41,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from scalinglaws.fitting import step_floor
+from scalinglaws.fitting import seed_noise, step_floor
 from scalinglaws.papers import counting
 from scalinglaws.sweeps import tuned_sweep, tuning
 from scalinglaws.training import wsd_plan
@@ -129,13 +129,17 @@ def report_text(out: Path) -> str:
     _, records = load_results(out / "results.jsonl")
     planned = len(LAYERS) * SEEDS * len(LENGTHS)
     spreads = step_floor.pooled_sd_by_length(records)
+    means = {(cell.records[0]["steps"], cell.records[0]["params_total"]): cell.mean for cell in seed_noise.cells(records)}
+    sizes = sorted({n for _, n in means})
     lines = [f"{len(records)} of {planned} runs finished", "",
-             "| steps | pooled seed sd | 90% interval | dof | ratio to 4,000 |", "|---|---|---|---|---|"]
+             "| steps | pooled seed sd | 90% interval | dof | ratio to 4,000 | mean loss by size ("
+             + " / ".join(f"{n:,d}" for n in sizes) + ") |", "|---|---|---|---|---|---|"]
     reference = spreads.get(REFERENCE_STEPS)
     for steps, spread in spreads.items():
         low, high = step_floor.sd_interval(spread)
         ratio = f"{spread.sd / reference.sd:.2f}" if reference else "-"
-        lines.append(f"| {steps:,d} | {spread.sd:.4f} | [{low:.4f}, {high:.4f}] | {spread.dof} | {ratio} |")
+        by_size = " / ".join(f"{means[steps, n]:.3f}" if (steps, n) in means else "-" for n in sizes)
+        lines.append(f"| {steps:,d} | {spread.sd:.4f} | [{low:.4f}, {high:.4f}] | {spread.dof} | {ratio} | {by_size} |")
     if len(records) < planned or reference is None:
         return "\n".join(lines + ["", "floor: not read until every run has finished"])
     floor = step_floor.supported_floor({s: p.sd for s, p in spreads.items()}, REFERENCE_STEPS)
