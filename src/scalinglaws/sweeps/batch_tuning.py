@@ -312,7 +312,11 @@ def report_text(*outs: Path) -> str:
     try:
         rules = fit_batch_rules(cells)
     except ValueError as refused:  # step 2: an edge minimum means the grid must be extended first
-        return "\n".join(lines + [f"rules: not fitted: {refused}"])
+        lines.append(f"rules: not fitted: {refused}")
+        if EDGES_OUT in [out.resolve() for out in outs]:
+            lines.append("The extension past the edges was the last one planned: by the criterion this grid "
+                         "gives no rule for the batch or the rate.")
+        return "\n".join(lines)
     for name, rule in (("B*", rules.batch), ("lr* at B*", rules.lr)):
         d_term = "" if rule.q is None else f" (D/1e7)^{rule.q:.2f} +- {rule.q_se:.2f}"
         lines.append(f"{name} = {rule.y0:.3g} (N/1e5)^{rule.p:.2f} +- {rule.p_se:.2f}{d_term}")
