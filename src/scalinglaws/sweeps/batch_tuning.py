@@ -307,6 +307,20 @@ def report_text(*outs: Path) -> str:
                      + ", ".join(f"B={b} {loss:.4f} (lr {lr:.3g}{', edge' if edge else ''})" for b, loss, lr, edge
                                  in zip(cell.batches, cell.best_losses, cell.best_lrs, cell.lr_at_edge))
                      + f"; {_batch_text(cell)}")
+    # Beside the criterion: the lowest loss each batch actually reached. A parabola through a rate that
+    # blew up (0.5 nats or more above its neighbours) puts its vertex far below every run it was drawn
+    # through, so the vertex losses above can mislead where the measured ones do not.
+    lines.append("lowest measured loss per (size, budget, batch), over the rates tried:")
+    measured: dict[tuple, float] = {}
+    for record in records:
+        key = (int(record["params_total"]), float(record["budget"]), int(record["train_config"]["batch_size"]))
+        if record["final_loss"] is not None:
+            measured[key] = min(measured.get(key, math.inf), float(record["final_loss"]))
+    for n_params, budget in sorted({key[:2] for key in measured}):
+        row = {b: loss for (n, c, b), loss in measured.items() if (n, c) == (n_params, budget)}
+        best = min(row, key=row.get)
+        lines.append(f"  N {n_params:,d}, C {budget:.2g}: " + ", ".join(f"B={b} {row[b]:.4f}" for b in sorted(row))
+                     + f"; best B={best}, next {min(v for b, v in row.items() if b != best) - row[best]:+.4f}")
     if len(records) < complete:
         return "\n".join(lines + ["rules: not fitted until every run of the grid has finished"])
     try:
