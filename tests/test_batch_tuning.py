@@ -189,3 +189,18 @@ def test_the_warmup_check_retrains_two_grid_trunks_with_only_the_warmup_changed(
         twin = grid[spec.run_id]  # the run id does not name the warmup: the same setting otherwise
         assert spec.config.warmup_steps == 200 and twin.config.warmup_steps in (18, 23)
         assert dataclasses.replace(spec.config, warmup_steps=twin.config.warmup_steps) == twin.config
+
+
+def test_the_warmup_check_report_reads_a_change_over_twice_the_seed_sd_as_judged_on_the_warmup(tmp_path):
+    """Ground truth by construction: a copy of two grid runs, one moved by 0.05 nats and one by 0.01."""
+    import json
+    from scalinglaws.data.results import load_results
+
+    header, records = load_results(batch_tuning.OUT / "results.jsonl")
+    moved = [dict(records[0], final_loss=records[0]["final_loss"] - 0.05),
+             dict(records[1], final_loss=records[1]["final_loss"] + 0.01)]
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(r) for r in [header, *moved]) + "\n")
+    text = batch_tuning.warmup_check_text(tmp_path)
+    assert "-0.0500 |" in text and "+0.0100 |" in text
+    n, b, c = records[0]["params_total"], records[0]["batch_size"], records[0]["budget"]
+    assert text.endswith(f"judged on their warmup (a change over twice the seed sd) at {n:,d} at batch {b}, {c:.2g}")

@@ -11,7 +11,8 @@ budget, and that moves N_opt. This grid measures it:
     python -m scalinglaws.sweeps.batch_tuning plan-edges  # the extension past the grid's edges (see below)
     python -m scalinglaws.sweeps.batch_tuning run-edges   # train it (resumable) into results/batch-tuning-edges
     python -m scalinglaws.sweeps.batch_tuning report      # steps 2-5 of the criterion on the finished runs of both
-    python -m scalinglaws.sweeps.batch_tuning run-warmup-check  # two trunks again with a 200-step warmup
+    python -m scalinglaws.sweeps.batch_tuning run-warmup-check     # two trunks again with a 200-step warmup
+    python -m scalinglaws.sweeps.batch_tuning warmup-check-report  # those runs beside their twins in the grid
 
 **The grid** (:func:`batch_tuning_specs`). Three sizes of the head-16 ladder
 (:func:`scalinglaws.sweeps.tuning.head16_shape`: 2, 4 and 6 layers, 38K, 225K and 708K
@@ -338,13 +339,38 @@ def report_text(*outs: Path) -> str:
     return "\n".join(lines)
 
 
+def warmup_check_text(check: Path = OUT.with_name(WARMUP_CHECK_NAME), grid: Path = OUT) -> str:
+    """The warmup check's runs beside their twins in the grid, and the reading fixed with them."""
+    from scalinglaws.data.results import load_results
+
+    twins = {record["run_id"]: record for record in load_results(grid / "results.jsonl")[1]}
+    lines = ["| size | batch | lr | budget | steps | warmup (grid) | loss (grid) | warmup | loss | change |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    judged = []
+    for record in sorted(load_results(check / "results.jsonl")[1], key=lambda r: (r["params_total"], r["budget"])):
+        twin = twins[record["run_id"]]
+        change = record["final_loss"] - twin["final_loss"]
+        if abs(change) > 2 * SEED_SD:
+            judged.append(f"{record['params_total']:,d} at batch {record['batch_size']}, {record['budget']:.2g}")
+        lines.append(f"| {record['params_total']:,d} | {record['batch_size']} | {record['learning_rate']:.3g} | "
+                     f"{record['budget']:.2g} | {record['steps']:,d} | {twin['train_config']['warmup_steps']} | "
+                     f"{twin['final_loss']:.4f} | {record['train_config']['warmup_steps']} | "
+                     f"{record['final_loss']:.4f} | {change:+.4f} |")
+    verdict = ("judged on their warmup (a change over twice the seed sd) at " + "; ".join(judged)) if judged else \
+        "no run moved by more than twice the seed sd: the grid's warmups did not decide its large batches"
+    return "\n".join(lines + ["", f"reading: {verdict}"])
+
+
 USAGE = ("usage: python -m scalinglaws.sweeps.batch_tuning plan | run [OUT] | plan-edges | run-edges [OUT] "
-         "| run-warmup-check [OUT] | report [OUT ...]")
+         "| run-warmup-check [OUT] | warmup-check-report | report [OUT ...]")
 
 
 def main(argv: list[str]) -> int:
     """plan | run [OUT] | plan-edges | run-edges [OUT] | report [OUT ...] (see the module docstring)."""
     command = argv[0] if argv else ""
+    if command == "warmup-check-report":
+        print(warmup_check_text())
+        return 0
     if command == "run-warmup-check":
         from scalinglaws.sweeps.runner import run_specs
 
