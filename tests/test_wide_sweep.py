@@ -53,3 +53,39 @@ def test_bad_batches_and_sizes_off_the_ladder_are_refused():
     grid = design.Grid((1e13,), ((50_000.0, 103_344.0, 224_640.0),), 1)
     with pytest.raises(ValueError, match="not a rung of the head-16 ladder"):
         wide_sweep.wide_specs(grid, lambda n: 4, lambda n, b: 0.004, beta2=0.99)
+
+
+@pytest.fixture(scope="module")
+def chosen():
+    return wide_sweep.chosen_specs()
+
+
+def test_the_chosen_grid_keeps_every_run_above_the_step_floor_from_its_first_budget(chosen):
+    """2.8e12 is the smallest first budget (to two figures) at which every run gets 4,000 steps of batch 4."""
+    assert min(spec.config.steps for spec in chosen) >= 4000
+    _, _, pilot = wide_sweep.reference_inputs()
+    below = wide_sweep.wide_grid(pilot, 2.7e12, 30.0)
+    assert below.token_range()[0] < 4000 * 4 * 128
+
+
+def test_the_chosen_grid_is_the_reference_recipe_on_a_30x_span_within_10_core_hours(chosen):
+    from scalinglaws.sweeps.tuned_sweep import DEFAULT_TRAIN_BYTES, MAX_EPOCHS, tuned_recipe
+
+    recipe = tuned_recipe()
+    budgets = sorted({spec.budget for spec in chosen})
+    assert len(budgets) == 6 and budgets[-1] / budgets[0] == pytest.approx(30.0)
+    for spec in chosen:
+        n_params = counting.params_total(spec.config.shape)
+        assert spec.config.batch_size == 4 and spec.config.warmup_steps == 200
+        assert spec.config.peak_lr == float(f"{recipe.lr_rule.peak_lr(n_params):.3g}")
+        assert spec.config.betas[1] == recipe.beta2 and spec.config.seed == 0
+        assert spec.config.tokens <= MAX_EPOCHS * DEFAULT_TRAIN_BYTES
+    planned, _ = wsd_plan.cost(wsd_plan.plan(chosen))
+    assert planned / wide_sweep.MEASURED_FLOPS_PER_CORE_SECOND / 3600 <= 10.0
+    assert len(wsd_plan.plan(chosen)) == 7  # one trunk per rung, L2 to L8
+
+
+def test_the_committed_design_marks_the_chosen_grid():
+    text = (wide_sweep.OUT / "DESIGN.md").read_text()
+    chosen_rows = [line for line in text.splitlines() if "(chosen)" in line]
+    assert len(chosen_rows) == 1 and chosen_rows[0].startswith("| 30x from 2.8e+12, 1 seed (chosen)")
