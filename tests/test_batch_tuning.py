@@ -204,3 +204,14 @@ def test_the_warmup_check_report_reads_a_change_over_twice_the_seed_sd_as_judged
     assert "-0.0500 |" in text and "+0.0100 |" in text
     n, b, c = records[0]["params_total"], records[0]["batch_size"], records[0]["budget"]
     assert text.endswith(f"judged on their warmup (a change over twice the seed sd) at {n:,d} at batch {b}, {c:.2g}")
+
+
+def test_the_lowest_measured_loss_of_each_batch_and_the_leaders_margin():
+    records = [{"params_total": 10, "budget": 1e12, "final_loss": loss, "train_config": {"batch_size": b}}
+               for b, loss in ((4, 2.0), (4, 1.9), (16, 1.85), (16, None), (64, 1.95))]
+    table = batch_tuning.lowest_measured_losses(records)
+    assert table == {(10, 1e12): {4: 1.9, 16: 1.85, 64: 1.95}}
+    best, lead = batch_tuning.best_batch_lead(table[10, 1e12])
+    assert best == 16 and lead == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="two batches"):
+        batch_tuning.best_batch_lead({4: 1.0})

@@ -52,6 +52,11 @@ RESULTS_SHA256 = {
     "heldout": "b3476587d9f54169e101c657184a0cc575d5667bcfaf7707863fa6108545bd1e",
     # Larger models on Appendix D's miniature Gopher's data (scalinglaws.sweeps.fixed_data).
     "fixed-data": "2103a961f45f85a822faf5b0d9d5ffe0de0376bb51fbab367acbd22e9b692acc",
+    # The batch size tuned with the learning rate, and the grid's extension past its edges
+    # (scalinglaws.sweeps.batch_tuning); seed noise against run length (scalinglaws.sweeps.step_floor).
+    "batch-tuning": "df29c4f7f8422fba0243f1da03bc105631fc012155953881cc024d1a563cf0ac",
+    "batch-tuning-edges": "eb29bad5917757c8c63115200849f31c9fc80c01feca2d0d946ce348152d10f5",
+    "step-floor": "ecaa0fa7104d83618c7aff1d6c0aa8562b805bfeea894928238116707b0be493",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).

@@ -281,6 +281,27 @@ def committed_rule() -> tuple[LearningRateRule, float]:
     return rule.lr_rule, rule.beta2
 
 
+def lowest_measured_losses(records: list[dict]) -> dict[tuple[int, float], dict[int, float]]:
+    """(size, budget) -> {batch: the lowest final loss any of its rates reached}, smallest size and budget
+    first. Unlike the criterion's parabola vertices, every number here is a run's own loss."""
+    measured: dict[tuple[int, float], dict[int, float]] = {}
+    for record in records:
+        if record["final_loss"] is None:
+            continue
+        row = measured.setdefault((int(record["params_total"]), float(record["budget"])), {})
+        batch = int(record["train_config"]["batch_size"])
+        row[batch] = min(row.get(batch, math.inf), float(record["final_loss"]))
+    return {key: dict(sorted(measured[key].items())) for key in sorted(measured)}
+
+
+def best_batch_lead(row: dict[int, float]) -> tuple[int, float]:
+    """The batch with the lowest loss in ``row`` and how far the next best lies above it (nats)."""
+    if len(row) < 2:
+        raise ValueError(f"a lead needs two batches or more, got {row!r}")
+    best = min(row, key=row.get)
+    return best, min(loss for batch, loss in row.items() if batch != best) - row[best]
+
+
 def _batch_text(cell: BestBatch) -> str:
     if not cell.batch_at_edge:
         return f"B* = {cell.best_batch:.1f}"
@@ -312,16 +333,10 @@ def report_text(*outs: Path) -> str:
     # blew up (0.5 nats or more above its neighbours) puts its vertex far below every run it was drawn
     # through, so the vertex losses above can mislead where the measured ones do not.
     lines.append("lowest measured loss per (size, budget, batch), over the rates tried:")
-    measured: dict[tuple, float] = {}
-    for record in records:
-        key = (int(record["params_total"]), float(record["budget"]), int(record["train_config"]["batch_size"]))
-        if record["final_loss"] is not None:
-            measured[key] = min(measured.get(key, math.inf), float(record["final_loss"]))
-    for n_params, budget in sorted({key[:2] for key in measured}):
-        row = {b: loss for (n, c, b), loss in measured.items() if (n, c) == (n_params, budget)}
-        best = min(row, key=row.get)
+    for (n_params, budget), row in lowest_measured_losses(records).items():
+        best, lead = best_batch_lead(row)
         lines.append(f"  N {n_params:,d}, C {budget:.2g}: " + ", ".join(f"B={b} {row[b]:.4f}" for b in sorted(row))
-                     + f"; best B={best}, next {min(v for b, v in row.items() if b != best) - row[best]:+.4f}")
+                     + f"; best B={best}, next {lead:+.4f}")
     if len(records) < complete:
         return "\n".join(lines + ["rules: not fitted until every run of the grid has finished"])
     try:
