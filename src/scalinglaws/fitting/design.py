@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalinglaws.fitting.trunk_bootstrap import fit_approach2_on_seed_means
-from scalinglaws.fitting.trunk_noise import DriftingNoise, NoiseStructure, SeedRuns, fit_drifting_noise, measure_noise
+from scalinglaws.fitting.trunk_noise import NoiseStructure, SeedRuns, measure_noise
 from scalinglaws.papers.constants import ParametricFit
 from scalinglaws.papers.laws import allocation_exponents, optimal_allocation, parametric_loss
 
@@ -283,6 +283,13 @@ def laws_fitted_to(runs: SeedRuns, exponents) -> dict[float, ParametricFit]:
     return {float(a): fit_fixed(means, a=float(a)) for a in exponents}
 
 
+def truths_and_pilot(runs: SeedRuns) -> tuple[dict[float, ParametricFit], ParametricFit]:
+    """The laws a design is simulated under (a held at each of :data:`TRUE_EXPONENTS`) and the pilot that
+    centres its grid (a held at :data:`PILOT_A`), all fitted to ``runs`` by :func:`laws_fitted_to`."""
+    laws = laws_fitted_to(runs, (*TRUE_EXPONENTS, PILOT_A))
+    return laws, laws.pop(PILOT_A)
+
+
 def steepened(law: ParametricFit, factor: float) -> ParametricFit:
     """``law`` with A and B times ``factor``: the same N_opt(C) (Eq. 4's G depends on A / B only) and every
     IsoFLOP profile ``factor`` times as curved, for asking how the spread depends on the curvature."""
@@ -410,8 +417,7 @@ def main(argv=None) -> int:
     _, records = load_results(args.results or sweep_results("tuned"))
     runs = SeedRuns.from_records(records)
     noise = measure_noise(runs)
-    laws = laws_fitted_to(runs, (*TRUE_EXPONENTS, PILOT_A))
-    pilot = laws.pop(PILOT_A)
+    laws, pilot = truths_and_pilot(runs)
     laws = {a: steepened(law, args.steepen) if args.steepen != 1.0 else law for a, law in laws.items()}
     print(f"measured on {len(runs)} runs, {noise.n_trunks} trunks: seed sd {noise.sd:.4f} nats ({noise.dof} dof); "
           f"trunk fraction {noise.trunk_fraction:.3f} (trunk offsets explain {noise.ss_share:.1%} of the "

@@ -128,8 +128,7 @@ def reference_inputs():
 
     runs = SeedRuns.from_records(load_results(sweep_results("tuned"))[1])
     noises = {"offset + run": measure_noise(runs), "drifting": fit_drifting_noise(runs)}
-    laws = design.laws_fitted_to(runs, (*design.TRUE_EXPONENTS, design.PILOT_A))
-    pilot = laws.pop(design.PILOT_A)
+    laws, pilot = design.truths_and_pilot(runs)
     return noises, laws, pilot
 
 
