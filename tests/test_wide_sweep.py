@@ -1,7 +1,10 @@
 """The wide sweep's grids (scalinglaws.sweeps.wide_sweep)."""
 
+import dataclasses
+import json
 import math
 
+import numpy as np
 import pytest
 
 from scalinglaws.fitting import design
@@ -89,3 +92,84 @@ def test_the_committed_design_marks_the_chosen_grid():
     text = (wide_sweep.OUT / "DESIGN.md").read_text()
     chosen_rows = [line for line in text.splitlines() if "(chosen)" in line]
     assert len(chosen_rows) == 1 and chosen_rows[0].startswith("| 30x from 2.8e+12, 1 seed (chosen)")
+
+
+# ------------------------------------------------------------------------------------------
+# The fit of the complete sweep, and the held-out prediction (on synthetic records of the chosen grid)
+# ------------------------------------------------------------------------------------------
+
+#: Approach 3 with a held at 0.5 on results/tuned's seed means (tests/test_design.py): the truth here.
+LAW_05 = ParametricFit("a = 0.5", E=1.218, A=65.82, B=459.9, alpha=0.4868, beta=0.4868)
+
+
+def synthetic_records(specs, law, noise_sd: float = 0.0, seed: int = 0) -> list[dict]:
+    """One record per run of ``specs`` as the runner writes them, its final loss ``law``'s plus normal noise."""
+    from scalinglaws.papers.laws import parametric_loss
+
+    rng = np.random.default_rng(seed)
+    records = []
+    for spec in specs:
+        n_params = counting.params_total(spec.config.shape)
+        tokens = spec.config.tokens
+        records.append({"kind": "run", "run_id": spec.run_id, "budget": spec.budget, "params_total": n_params, "tokens": tokens,
+                        "final_loss": float(parametric_loss(law, n_params, tokens)) + noise_sd * rng.normal(),
+                        "seed": spec.config.seed, "branch": {"trunk": f"L{spec.config.shape.n_layers}-seed{spec.config.seed}"}, "diverged": False,
+                        "shape": dataclasses.asdict(spec.config.shape)})
+    return records
+
+
+@pytest.fixture(scope="module")
+def synthetic_fit(chosen):
+    return wide_sweep.fit_wide(synthetic_records(chosen, LAW_05, noise_sd=0.002), n_sweeps=3)
+
+
+def test_the_fit_gives_back_the_law_of_synthetic_runs_and_reports_every_rule(synthetic_fit):
+    fit = synthetic_fit
+    assert len(fit.runs) == 25 and fit.n_diverged == 0 and fit.seed_sd == pytest.approx(0.0225, abs=5e-4)
+    assert fit.every_size.exponent(3) == pytest.approx(0.5, abs=0.03)
+    assert fit.every_size.exponent(2) == pytest.approx(0.5, abs=0.04)
+    assert set(fit.redraws) == {"offset + run", "drifting"}
+    assert all(r.every_size.shape == (3, 3) and r.true_a == pytest.approx(fit.law.a) for r in fit.redraws.values())
+    assert sum(p.usable for p in fit.approach2.profiles) >= 5
+    text = wide_sweep.report_text(fit)
+    for heading in ("# The `wide` sweep fitted", "## Without the smallest size (37,760 parameters, 2 runs)",
+                    "## Approach 2's profiles", "## Do the approaches agree?"):
+        assert heading in text
+    assert "25 finished runs (0 diverged, left out) at 6 budgets" in text and "side of 0.615" in text
+
+
+def test_saved_redraws_give_the_same_report_and_refuse_another_sweep(chosen, synthetic_fit):
+    saved = wide_sweep.redraws_from_payload(json.loads(json.dumps(wide_sweep.redraws_payload(synthetic_fit))))
+    for name, redraws in synthetic_fit.redraws.items():
+        assert np.array_equal(saved[name].every_size, redraws.every_size, equal_nan=True)
+    again = wide_sweep.fit_wide(synthetic_records(chosen, LAW_05, noise_sd=0.002), redraws=saved)
+    assert wide_sweep.report_text(again) == wide_sweep.report_text(synthetic_fit)
+    with pytest.raises(ValueError, match="drawn from another law"):
+        wide_sweep.fit_wide(synthetic_records(chosen, LAW_05, noise_sd=0.002, seed=1), redraws=saved)
+
+
+def test_the_prediction_is_3x_the_top_budget_with_an_interval_around_its_loss(synthetic_fit):
+    prediction, intervals = wide_sweep.predict_from(synthetic_fit)
+    assert prediction.flops == wide_sweep.heldout_budget() == 2.52e14
+    ratio = prediction.twin.n_params / prediction.optimum.n_params
+    assert 2.5 < ratio < 6.5  # the family's rungs nearest 4x
+    for name in ("offset + run", "drifting"):
+        for which in ("optimum", "twin"):
+            low, high = intervals[name][which]  # 3 redraws: an interval in form only (tests/test_parametric_redraws.py)
+            assert 1.0 < low < high < low + 0.2
+    specs = wide_sweep.heldout_specs(prediction)
+    assert len(specs) == 4 and {spec.budget for spec in specs} == {2.52e14}
+    assert {spec.config.seed for spec in specs} == {0, 1} and {spec.config.batch_size for spec in specs} == {4}
+    for spec in specs:
+        n_params = counting.params_total(spec.config.shape)
+        assert abs(counting.flops_6nd(n_params, spec.config.tokens) - 2.52e14) <= 3 * n_params * 4 * 128
+
+
+def test_a_partial_sweep_is_not_fitted(tmp_path, chosen):
+    from scalinglaws.sweeps.runner import header_for
+
+    header = header_for("wide", wide_sweep.DESCRIPTION, chosen)
+    records = synthetic_records(chosen[:3], LAW_05)
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(line) for line in [header, *records]) + "\n")
+    with pytest.raises(SystemExit, match="3 of 25 runs finished; the fit waits for the whole sweep"):
+        wide_sweep.complete_records(tmp_path)

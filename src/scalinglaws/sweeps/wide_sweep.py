@@ -43,6 +43,23 @@ simulations it rests on):
    (``results/design/README.md``), so both half-widths are likely pessimistic.
 4. *Analysis*: the rules of ``results/design/README.md`` (seed means, the window rule, the
    parametric interval for one seed, 10-90% intervals), with both noise models reported.
+
+**The fit and the held-out test, written before the sweep finished** (:func:`fit_wide`, :func:`report_text`,
+:func:`predict_from`)::
+
+    python -m scalinglaws.sweeps.wide_sweep report    # report.txt, redraws.json (400 redraws: about 30 min)
+    python -m scalinglaws.sweeps.wide_sweep predict   # results/wide-heldout/prediction.json, committed first
+    python -m scalinglaws.sweeps.wide_sweep heldout   # its 4 runs
+    python -m scalinglaws.sweeps.wide_sweep check     # check.txt: observed against predicted
+
+5. *Every approach on the same runs*, all 25, and again without the smallest size; intervals for all three
+   from the same redraws (:mod:`scalinglaws.fitting.parametric_redraws`), which also say whether the three
+   agree within their joint noise and whether the smallest size moves them more than noise would.
+6. *The held-out test*: at 3x the largest budget (2.52e14 FLOPs), the shape of the head-16 family nearest
+   the three approaches' consensus N_opt and the shape nearest 4x its parameters, 2 seeds each, this
+   sweep's recipe. Approach 3 predicts each loss; its 10-90% interval adds the seed noise of a mean of 2
+   seeds to the fit's own error from the redraws. The 4 runs are 1.0e15 FLOPs, about 6-7 core-hours at
+   the 4-5e10 FLOP/s per core the reference sweep's held-out runs of 0.7M and 3.2M parameters measured.
 """
 
 from __future__ import annotations
@@ -50,10 +67,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from scalinglaws.fitting import design
+import numpy as np
+
+from scalinglaws.fitting import design, parametric_redraws
 from scalinglaws.papers import counting
 from scalinglaws.sweeps import batch_tuning, tuning
 from scalinglaws.training import wsd_plan
@@ -109,15 +129,22 @@ def wide_specs(grid: design.Grid, batch_for: Callable[[int], float], lr_for: Cal
             shape = by_size[int(n_params)]
             batch = nearest_power_of_two(batch_for(int(n_params)))
             lr = float(f"{lr_for(int(n_params), batch):.3g}")
-            steps = round(budget / (6 * n_params) / (batch * shape.n_ctx))
-            if steps < 2:
-                raise ValueError(f"budget {budget:.3g} gives {n_params:,.0f} parameters at batch {batch} {steps} steps")
-            config = TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr, seed=seed,
-                                 weight_decay=tuning.weight_decay_for(lr, batch_tuning.decay_timescale_steps(batch)),
-                                 betas=(tuning.BETA1, beta2), n_eval_points=tuning.EVAL_POINTS,
-                                 eval_sequences=tuning.EVAL_SEQUENCES)
-            specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS, config=config))
+            specs.append(RunSpec(budget=budget, corpus=tuning.CORPUS,
+                                 config=run_config(shape, budget, batch, lr, beta2, seed)))
     return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
+
+
+def run_config(shape, budget: float, batch: int, lr: float, beta2: float, seed: int) -> TrainConfig:
+    """One run of this sweep's recipe: ``budget``'s tokens (C / 6N) in whole batches, the weight decay at
+    the tuned timescale for ``batch``, the evaluation of the tuning runs."""
+    n_params = counting.params_total(shape)
+    steps = round(budget / (6 * n_params) / (batch * shape.n_ctx))
+    if steps < 2:
+        raise ValueError(f"budget {budget:.3g} gives {n_params:,.0f} parameters at batch {batch} {steps} steps")
+    return TrainConfig(shape=shape, steps=steps, batch_size=batch, peak_lr=lr, seed=seed,
+                       weight_decay=tuning.weight_decay_for(lr, batch_tuning.decay_timescale_steps(batch)),
+                       betas=(tuning.BETA1, beta2), n_eval_points=tuning.EVAL_POINTS,
+                       eval_sequences=tuning.EVAL_SEQUENCES)
 
 
 def reference_inputs():
@@ -181,21 +208,348 @@ def chosen_specs() -> list:
                        beta2=recipe.beta2, seed=seed)]
 
 
+# ------------------------------------------------------------------------------------------
+# The fit, fixed before the sweep finished (results/design/README.md, analysis rules 1-5)
+# ------------------------------------------------------------------------------------------
+
+#: Rule 4: redraws of the sweep's grid per noise model.
+REDRAWS = 400
+#: The midpoint between the two exponents the sweep is asked to tell apart (0.5 and 0.73).
+MIDPOINT = sum(design.TRUE_EXPONENTS) / 2
+#: The held-out test: its budget is this many times the sweep's largest, as for the reference sweep.
+HELDOUT_FACTOR = 3.0
+HELDOUT_SEEDS = 2
+#: Shapes of the head-16 family an optimum or its 4x twin at the held-out budget may take.
+HELDOUT_LAYERS = tuple(range(2, 15))
+HELDOUT_OUT = OUT.with_name(f"{NAME}-heldout")
+
+
+@dataclass(frozen=True, eq=False)
+class WideFit:
+    """The three approaches on the sweep's runs, with and without the smallest size, Approach 2's profiles,
+    and the redraws (:mod:`scalinglaws.fitting.parametric_redraws`) under each noise model."""
+
+    runs: object  # SeedRuns of the finished runs
+    n_diverged: int
+    every_size: parametric_redraws.ThreeFits
+    without_smallest: parametric_redraws.ThreeFits
+    approach2: object  # the Approach2Fit on every size, for its profiles
+    redraws: dict  # noise model name -> Redraws
+    seed_sd: float  # the reference sweep's seed sd of one run: Approach 2's outlier scale here
+
+    @property
+    def law(self):
+        """Approach 3's law on every size: the law the redraws are drawn from."""
+        return self.every_size.law
+
+
+def fit_wide(records: list[dict], n_sweeps: int = REDRAWS, progress=None, redraws: dict | None = None) -> WideFit:
+    """The sweep fitted by the committed rules: every approach on the same runs (rules 1-2; Approach 2's
+    outliers against the reference sweep's seed sd, the sweep having one seed), then ``n_sweeps`` redraws
+    of its grid from its Approach 3 law under each of the reference sweep's two noise models (rule 4).
+    ``redraws`` (noise model name -> Redraws, from ``redraws.json``) skips the redraws: about 2 s each."""
+    from scalinglaws.fitting.trunk_bootstrap import fit_approach2_on_seed_means
+    from scalinglaws.fitting.trunk_noise import SeedRuns
+
+    noises, _, _ = reference_inputs()
+    runs = SeedRuns.from_records(records)
+    outlier_sd = {float(budget): noises["offset + run"].sd for budget in np.unique(runs.budget)}
+    every = parametric_redraws.fit_three(runs, outlier_sd)
+    if every.law is None:
+        raise ValueError("Approach 3 could not be fitted to the sweep's runs, so there is no law to redraw them from")
+    without = parametric_redraws.fit_three(parametric_redraws.without_smallest_size(runs), outlier_sd)
+    if redraws is None:
+        redraws = {name: parametric_redraws.redraw(runs, every.law, noise, n_sweeps, seed=0, outlier_sd=outlier_sd,
+                                                   progress=progress)
+                   for name, noise in noises.items()}
+    elif any(not np.allclose(_law_vector(r.law), _law_vector(every.law), rtol=1e-6) for r in redraws.values()):
+        raise ValueError("the saved redraws were drawn from another law than this sweep's Approach 3 fit: "
+                         "their runs differ; rerun `python -m scalinglaws.sweeps.wide_sweep report`")
+    n_diverged = sum(1 for record in records if record.get("diverged"))
+    return WideFit(runs, n_diverged, every, without, fit_approach2_on_seed_means(runs, outlier_sd), redraws,
+                   noises["offset + run"].sd)
+
+
+def outlier_sd(fit: WideFit) -> dict[float, float]:
+    """Rule 2 with one seed: every budget's outliers judged against the reference sweep's seed sd."""
+    return {float(budget): fit.seed_sd for budget in np.unique(fit.runs.budget)}
+
+
+def _law_vector(law) -> np.ndarray:
+    return np.array([law.E, law.A, law.B, law.alpha, law.beta], dtype=float)
+
+
+def _interval_text(bounds) -> str:
+    return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"
+
+
+def report_text(fit: WideFit) -> str:
+    """The fit as text: the grid, the three approaches with their intervals and the side of the midpoint
+    each falls on (rule 5), what dropping the smallest size does, Approach 2's profiles, and whether the
+    approaches agree within their joint noise (:meth:`~scalinglaws.fitting.parametric_redraws.Redraws.agree`)."""
+    from scalinglaws.papers.tables import format_table
+
+    runs, names = fit.runs, list(fit.redraws)
+    budgets = np.unique(runs.budget)
+    smallest = float(np.min(runs.params))
+    n_sweeps = len(next(iter(fit.redraws.values())).every_size)
+    lines = [f"# The `{NAME}` sweep fitted", "",
+             f"Written by `python -m scalinglaws.sweeps.wide_sweep report` from {len(runs)} finished runs "
+             f"({fit.n_diverged} diverged, left out) at {len(budgets)} budgets, {budgets[0]:.3g} to {budgets[-1]:.3g} "
+             f"FLOPs, one seed. The rules are those of results/design/README.md, fixed before the runs.", "",
+             f"Intervals: 10-90% of {n_sweeps} redraws of this grid from this sweep's Approach 3 law "
+             f"(a = {fit.law.a:.3f}: E = {fit.law.E:.4g}, A = {fit.law.A:.4g}, B = {fit.law.B:.4g}, "
+             f"alpha = {fit.law.alpha:.4g}, beta = {fit.law.beta:.4g}) with the reference sweep's seed noise, "
+             f"under each noise model ({', '.join(names)}). Half-width: half the interval's length.", ""]
+    rows = []
+    for number in parametric_redraws.APPROACHES:
+        a = fit.every_size.exponent(number)
+        cells = []
+        for name in names:
+            bounds = fit.redraws[name].interval(number)
+            cells += [_interval_text(bounds), f"{(bounds[1] - bounds[0]) / 2:.3f}"]
+        side = "-" if math.isnan(a) else ("above" if a > MIDPOINT else "below")
+        rows.append([f"Approach {number}", f"{a:.3f}", *cells, side])
+    header = ["approach", "a"] + [f"{label}, {name}" for name in names for label in ("10-90%", "half-width")]
+    lines += [format_table(header + [f"side of {MIDPOINT:.3g}"], rows), ""]
+    contains = []
+    for name in names:
+        low, high = fit.redraws[name].interval(2)
+        held = [f"{a:g}" for a in design.TRUE_EXPONENTS if low <= a <= high]
+        contains.append(f"{name}: {', '.join(held) if held else 'neither'}")
+    lines += [f"Approach 2's interval holds {' or '.join(f'{a:g}' for a in design.TRUE_EXPONENTS)}: "
+              + "; ".join(contains) + ".", ""]
+
+    lines += [f"## Without the smallest size ({smallest:,.0f} parameters, {int(np.sum(runs.params == smallest))} runs)",
+              "", "Shift: a on every size minus a without the smallest. Under the law every size follows the law, "
+              "so the redraws' shifts are what noise and the grid alone do; a shift outside their 5-95% range "
+              "says the smallest size sits off the law the others follow.", ""]
+    rows = []
+    for number in parametric_redraws.APPROACHES:
+        observed = fit.every_size.exponent(number) - fit.without_smallest.exponent(number)
+        cells = []
+        for name in names:
+            shifts = fit.redraws[name].shifts(number)
+            low, high = np.percentile(shifts, parametric_redraws.AGREEMENT) if shifts.size else (math.nan, math.nan)
+            cells.append(f"[{low:+.3f}, {high:+.3f}] ({parametric_redraws.percentile_of(shifts, observed):.0f}th)")
+        rows.append([f"Approach {number}", f"{fit.without_smallest.exponent(number):.3f}",
+                     _interval_text(fit.redraws[names[0]].interval(number, smallest=False)), f"{observed:+.3f}", *cells])
+    lines += [format_table(["approach", "a without", f"10-90% without, {names[0]}", "shift"]
+                           + [f"shift 5-95%, {name} (observed percentile)" for name in names], rows), ""]
+
+    lines += ["## Approach 2's profiles", ""]
+    rows = [[f"{profile.budget:.3g}", str(profile.n_runs), f"{profile.n_opt:,.0f}" if profile.usable else "-",
+             f"{profile.curvature:.3f}", "used" if profile.usable else profile.reason]
+            for profile in fit.approach2.profiles]
+    lines += [format_table(["budget", "runs", "N_opt", "curvature", "status"], rows), ""]
+
+    lines += ["## Do the approaches agree?", "",
+              "Agree: the observed difference lies within the 5-95% range of the redraws' differences "
+              "(rule written before the fit).", ""]
+    rows = []
+    for first, second in ((1, 2), (1, 3), (2, 3)):
+        observed = fit.every_size.exponent(first) - fit.every_size.exponent(second)
+        cells = []
+        for name in names:
+            differences = fit.redraws[name].differences(first, second)
+            low, high = np.percentile(differences, parametric_redraws.AGREEMENT)
+            verdict = "agree" if fit.redraws[name].agree(first, second, fit.every_size) else "differ"
+            cells.append(f"[{low:+.3f}, {high:+.3f}] {verdict}")
+        rows.append([f"{first} - {second}", f"{observed:+.3f}", *cells])
+    lines += [format_table(["approaches", "observed"] + [f"5-95%, {name}" for name in names], rows), ""]
+    failed = {name: [redraws.failures(n) for n in parametric_redraws.APPROACHES] for name, redraws in fit.redraws.items()}
+    lines.append("Failed refits (Approaches 1 / 2 / 3), left out of the percentiles: "
+                 + "; ".join(f"{name}: {' / '.join(map(str, counts))}" for name, counts in failed.items()) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def redraws_payload(fit: WideFit) -> dict:
+    """What ``redraws.json`` keeps of the fit: the law, and each noise model's refits and laws."""
+    def law(fitted) -> dict | None:
+        return None if fitted is None else {key: float(getattr(fitted, key)) for key in ("E", "A", "B", "alpha", "beta")}
+
+    return {"law": law(fit.law), "n_runs": len(fit.runs),
+            "redraws": {name: {"every_size": r.every_size.tolist(), "without_smallest": r.without_smallest.tolist(),
+                               "laws": [law(fitted) for fitted in r.laws]} for name, r in fit.redraws.items()}}
+
+
+def redraws_from_payload(payload: dict) -> dict:
+    """``redraws.json`` back as noise model name -> Redraws (NaNs restored from JSON's nulls)."""
+    from scalinglaws.papers.constants import ParametricFit
+
+    def law(values, name):
+        return None if values is None else ParametricFit(name, **values)
+
+    truth = law(payload["law"], f"{NAME} Approach 3")
+    return {name: parametric_redraws.Redraws(
+        truth, np.array(r["every_size"], dtype=float), np.array(r["without_smallest"], dtype=float),
+        tuple(law(values, f"redraw {i}") for i, values in enumerate(r["laws"])))
+        for name, r in payload["redraws"].items()}
+
+
+def heldout_budget(budgets=None) -> float:
+    """:data:`HELDOUT_FACTOR` times the sweep's largest budget, to 3 significant figures."""
+    budgets = design.budgets_spanning(CHOSEN[0], CHOSEN[1], BUDGET_SPACING) if budgets is None else budgets
+    return float(f"{HELDOUT_FACTOR * max(budgets):.3g}")
+
+
+def heldout_ladder() -> list:
+    return [tuning.head16_shape(n_layers) for n_layers in HELDOUT_LAYERS]
+
+
+def predict_from(fit: WideFit, flops: float | None = None):
+    """The prediction (scalinglaws.fitting.prediction) at the held-out budget from the three approaches on
+    every size, and each planned run's 10-90% interval on the mean loss of :data:`HELDOUT_SEEDS` seeds
+    under each noise model (:func:`scalinglaws.fitting.parametric_redraws.prediction_interval`)."""
+    from scalinglaws.fitting.prediction import predict
+    from scalinglaws.fitting.trunk_bootstrap import fit_approach1_on_seed_means, fit_approach2_on_seed_means
+
+    flops = heldout_budget() if flops is None else flops
+    n_laws = {"approach1": fit_approach1_on_seed_means(fit.runs).n_law,
+              "approach2": fit_approach2_on_seed_means(fit.runs, outlier_sd(fit)).n_law}
+    prediction = predict(flops, n_laws, fit.law, heldout_ladder())
+    for planned in (prediction.optimum, prediction.twin):
+        if design.corpus_for(planned.tokens) != tuning.CORPUS:
+            raise ValueError(f"the planned {planned.n_params:,d}-parameter run needs {planned.tokens:.3g} tokens, "
+                             f"past the 4-epoch cap of the {tuning.CORPUS} corpus")
+    intervals = {name: {which: parametric_redraws.prediction_interval(
+        redraws, planned.n_params, planned.tokens, fit.seed_sd, HELDOUT_SEEDS)
+        for which, planned in (("optimum", prediction.optimum), ("twin", prediction.twin))}
+        for name, redraws in fit.redraws.items()}
+    return prediction, intervals
+
+
+def heldout_specs(prediction, seeds: int = HELDOUT_SEEDS) -> list:
+    """The predicted optimum and its 4x twin, each one WSD run at the prediction's budget, with this
+    sweep's recipe (batch 4, the tuned rate rule extrapolated past the ladder, beta2) and ``seeds`` seeds."""
+    from scalinglaws.sweeps.grid import RunSpec
+    from scalinglaws.sweeps.tuned_sweep import tuned_recipe
+
+    recipe = tuned_recipe()
+    specs = []
+    for planned in (prediction.optimum, prediction.twin):
+        lr = float(f"{recipe.lr_rule.peak_lr(planned.n_params):.3g}")
+        for seed in range(seeds):
+            config = run_config(planned.shape, prediction.flops, tuning.BATCH, lr, recipe.beta2, seed)
+            specs.append(RunSpec(budget=prediction.flops, corpus=tuning.CORPUS, config=config))
+    return wsd_plan.as_wsd(specs, tuning.COOLDOWN_FRACTION)
+
+
 DESCRIPTION = ("The wide sweep (scalinglaws.sweeps.wide_sweep): head-16 ladder, IsoFLOP budgets about 2x apart over 30x "
                "(2.8e12 to 8.4e13 FLOPs), the rungs within 16x of the pilot's optimum at each, the reference "
                "sweep's recipe (batch 4 x 128 bytes, tuned rate, beta2 0.99), WSD (20% 1-sqrt), seed 0.")
 
 
+def complete_records(out: Path) -> list[dict]:
+    """The sweep's run records, refusing a sweep that is still partial (naming how far it got)."""
+    from scalinglaws.data.results import load_results
+
+    header, records = load_results(out)
+    if len(records) < len(header["runs"]):
+        raise SystemExit(f"{out}: {len(records)} of {len(header['runs'])} runs finished; the fit waits for the whole "
+                         f"sweep (resume it with `python -m scalinglaws.sweeps.wide_sweep run`)")
+    return records
+
+
+def write_report(out: Path, n_sweeps: int) -> str:
+    """``report``: fit the complete sweep, write ``report.txt`` and ``redraws.json`` into ``out``."""
+    import json
+
+    from tqdm.auto import tqdm
+
+    fit = fit_wide(complete_records(out), n_sweeps, progress=lambda it: tqdm(it, desc="redraws", leave=False))
+    text = report_text(fit)
+    (out / "report.txt").write_text(text)
+    (out / "redraws.json").write_text(json.dumps(redraws_payload(fit)) + "\n")
+    return text
+
+
+def write_prediction(out: Path) -> str:
+    """``predict``: the prediction at the held-out budget, from the complete sweep and its saved redraws,
+    into ``results/wide-heldout/prediction.json``; refuses to overwrite one (a prediction is made once)."""
+    import json
+    from dataclasses import asdict
+
+    from scalinglaws.training.provenance import command_line, versions
+
+    path = HELDOUT_OUT / "prediction.json"
+    if path.exists():
+        raise SystemExit(f"{path} exists: a prediction is made once, before its test runs; delete it to make another")
+    saved = out / "redraws.json"
+    if not saved.exists():
+        raise SystemExit(f"{saved} is missing: run `python -m scalinglaws.sweeps.wide_sweep report` first")
+    records = complete_records(out)
+    fit = fit_wide(records, redraws=redraws_from_payload(json.loads(saved.read_text())))
+    prediction, intervals = predict_from(fit)
+    HELDOUT_OUT.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"prediction": asdict(prediction), "loss_intervals_10_90": intervals,
+                                "seeds": HELDOUT_SEEDS,
+                                "provenance": {"command": command_line(), "versions": versions(),
+                                               "fitted_from": f"results/{NAME}/results.jsonl ({len(records)} runs)"}},
+                               indent=1) + "\n")
+    lines = [f"wrote {path}: at {prediction.flops:.3g} FLOPs"]
+    for which, planned in (("optimum", prediction.optimum), ("twin", prediction.twin)):
+        bounds = "; ".join(f"{name} [{low:.4f}, {high:.4f}]" for name, (low, high) in
+                           ((name, intervals[name][which]) for name in intervals))
+        lines.append(f"  {which}: {planned.n_params:,d} parameters on {planned.tokens / 1e6:.1f}M tokens, predicted loss "
+                     f"{planned.predicted_loss:.4f}, 10-90% for the mean of {HELDOUT_SEEDS} seeds: {bounds}")
+    return "\n".join(lines)
+
+
+def check_text() -> str:
+    """``check``: the held-out runs against the committed prediction and its intervals."""
+    import json
+
+    from scalinglaws.data.results import load_results
+    from scalinglaws.fitting.prediction import format_outcomes, outcomes, read_prediction
+
+    path = HELDOUT_OUT / "prediction.json"
+    prediction = read_prediction(path)
+    intervals = json.loads(path.read_text())["loss_intervals_10_90"]
+    optimum, twin = outcomes(prediction, load_results(HELDOUT_OUT)[1])
+    lines = [format_outcomes(optimum, twin), ""]
+    for which, outcome in (("optimum", optimum), ("twin", twin)):
+        for name, bounds in intervals.items():
+            low, high = bounds[which]
+            inside = "inside" if low <= outcome.mean <= high else "outside"
+            lines.append(f"{which}: observed mean {outcome.mean:.4f} is {inside} the {name} 10-90% interval "
+                         f"[{low:.4f}, {high:.4f}]")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scalinglaws.sweeps.wide_sweep", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["design", "plan", "run"])
+    parser.add_argument("command", choices=["design", "plan", "run", "report", "predict", "heldout", "check"],
+                        help="design | plan | run: the sweep; report: fit the complete sweep (rules fixed in "
+                             "results/design/README.md; about 2 s per redraw); predict: commit the held-out "
+                             "prediction; heldout: train its runs; check: compare them with it")
     parser.add_argument("out", nargs="?", type=Path, default=OUT, help="results directory (default results/wide)")
     parser.add_argument("--sweeps", type=int, default=200, help="design: simulated sweeps per grid, truth and noise model")
+    parser.add_argument("--redraws", type=int, default=REDRAWS, help=f"report: redraws per noise model (default {REDRAWS})")
     args = parser.parse_args(argv)
     if args.command == "design":
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "DESIGN.md").write_text(design_text(args.sweeps))
         print((args.out / "DESIGN.md").read_text())
+        return 0
+    if args.command == "report":
+        print(write_report(args.out, args.redraws))
+        return 0
+    if args.command == "predict":
+        print(write_prediction(args.out))
+        return 0
+    if args.command in ("heldout", "check"):
+        if args.command == "check":
+            text = check_text()
+            (HELDOUT_OUT / "check.txt").write_text(text)
+            print(text)
+            return 0
+        from scalinglaws.fitting.prediction import read_prediction
+        from scalinglaws.sweeps.runner import run_specs
+
+        prediction = read_prediction(HELDOUT_OUT / "prediction.json")
+        run_specs(f"{NAME}-heldout", f"The predicted optimum and its 4x twin at {prediction.flops:.3g} FLOPs "
+                  f"({HELDOUT_SEEDS} seeds each), the recipe of results/{NAME}", heldout_specs(prediction), HELDOUT_OUT)
         return 0
     specs = chosen_specs()
     if args.command == "run":
