@@ -173,3 +173,20 @@ def test_a_partial_sweep_is_not_fitted(tmp_path, chosen):
     (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(line) for line in [header, *records]) + "\n")
     with pytest.raises(SystemExit, match="3 of 25 runs finished; the fit waits for the whole sweep"):
         wide_sweep.complete_records(tmp_path)
+
+
+def test_a_ladder_row_of_a_one_seed_sweep_takes_its_intervals_from_the_saved_redraws(tmp_path, chosen, synthetic_fit):
+    from scalinglaws.sweeps import ladder_table
+
+    path = tmp_path / "redraws.json"
+    path.write_text(json.dumps(wide_sweep.redraws_payload(synthetic_fit)))
+    fits = ladder_table.redrawn_fits(synthetic_records(chosen, LAW_05, noise_sd=0.002), path)
+    for number in (1, 2, 3):
+        assert fits.a(number) == synthetic_fit.every_size.exponent(number)
+        assert fits.a_interval(number) == synthetic_fit.redraws["offset + run"].interval(number)
+    step = ladder_table.LadderStep("+ wider centred design", "wide", reference_grid=False, intervals="redraws")
+    table = ladder_table.format_ladder_table([ladder_table.LadderRow(step, 25, fits)])
+    low, high = fits.a_interval(2)
+    assert f"{fits.a(2):.3f} [{low:.2f}, {high:.2f}]" in table
+    with pytest.raises(ValueError, match="intervals must be 'bootstrap' or 'redraws', got 'seeds'"):
+        ladder_table.LadderStep("x", "wide", intervals="seeds")

@@ -33,6 +33,15 @@ class LadderStep:
     options: FitOptions = PLAIN
     seeds: tuple[int, ...] | None = None  # keep the runs of these seeds only (None: every seed)
     reference_grid: bool = True  # Approach 2 on the reference grid's IsoFLOP budgets only
+    # "bootstrap": fit_sweep_records' bootstraps; "redraws": a one-seed sweep's fits (wide_sweep.fit_wide)
+    # with the intervals of the redraws committed beside its results (redraws.json), which no bootstrap
+    # of one seed can give
+    intervals: str = "bootstrap"
+
+    def __post_init__(self) -> None:
+        if self.intervals not in ("bootstrap", "redraws"):
+            raise ValueError(f"ladder step {self.change!r}: intervals must be 'bootstrap' or 'redraws', "
+                             f"got {self.intervals!r}")
 
 
 LADDER = (
@@ -52,10 +61,36 @@ LADDER = (
 
 
 @dataclass(frozen=True, eq=False)
+class RedrawnFits:
+    """A one-seed sweep's three exponents (:class:`scalinglaws.sweeps.wide_sweep.WideFit`) with the 10-90%
+    intervals of its redraws under one noise model: the ``a`` and ``a_interval`` of :class:`SweepFits`."""
+
+    fit: object
+    noise: str = "offset + run"
+
+    def a(self, number: int) -> float:
+        return self.fit.every_size.exponent(number)
+
+    def a_interval(self, number: int) -> tuple[float, float]:
+        return self.fit.redraws[self.noise].interval(number)
+
+
+def redrawn_fits(records: list[dict], redraws_path) -> RedrawnFits:
+    """The fits of a one-seed sweep's ``records`` with the redraws saved in ``redraws_path``
+    (``python -m scalinglaws.sweeps.wide_sweep report`` writes them)."""
+    import json
+    from pathlib import Path
+
+    from scalinglaws.sweeps.wide_sweep import fit_wide, redraws_from_payload
+
+    return RedrawnFits(fit_wide(records, redraws=redraws_from_payload(json.loads(Path(redraws_path).read_text()))))
+
+
+@dataclass(frozen=True, eq=False)
 class LadderRow:
     step: LadderStep
     n_runs: int
-    fits: SweepFits
+    fits: SweepFits | RedrawnFits
 
 
 def step_records(step: LadderStep, records: list[dict]) -> list[dict]:
@@ -79,8 +114,13 @@ def fit_ladder(records_by_sweep: dict[str, list[dict]], steps=LADDER, n_bootstra
     rows = []
     for step in steps:
         records = step_records(step, records_by_sweep[step.sweep])
-        fits = fit_sweep_records(records, n_bootstrap, seed, step.options,
-                                 isoflop_budgets=BUDGETS if step.reference_grid else None)
+        if step.intervals == "redraws":
+            from scalinglaws.data.committed_results import sweep_results
+
+            fits = redrawn_fits(records, sweep_results(step.sweep).parent / "redraws.json")
+        else:
+            fits = fit_sweep_records(records, n_bootstrap, seed, step.options,
+                                     isoflop_budgets=BUDGETS if step.reference_grid else None)
         rows.append(LadderRow(step, len(records), fits))
     return rows
 
@@ -102,7 +142,7 @@ def committed_steps(steps=LADDER) -> tuple[list[LadderStep], list[LadderStep]]:
     return ready, [step for step in steps if step not in ready]
 
 
-def _cell(fits: SweepFits, number: int) -> str:
+def _cell(fits: SweepFits | RedrawnFits, number: int) -> str:
     a = fits.a(number)
     if math.isnan(a):
         return "not fitted"
