@@ -114,3 +114,15 @@ def test_a_prediction_interval_adds_the_seed_noise_of_the_mean_to_the_fits_own_e
 def test_a_redraw_count_below_one_is_refused():
     with pytest.raises(ValueError, match="positive number of simulated sweeps, got 0"):
         redraw(one_seed_grid(), LAW_05, NoiseStructure(0.01, 0.5), n_sweeps=0)
+
+
+def test_coverage_counts_how_often_the_interval_holds_the_truth():
+    # Little noise (0.002 nats): every sweep lands near 0.5 and its interval is narrow; Approach 2's
+    # interval is as wide as its own spread, so it holds the truth in most sweeps, not all or none.
+    found = parametric_redraws.coverage(LAW_05, one_seed_grid(), NoiseStructure(0.002, 0.5), n_sweeps=10,
+                                        n_redraws=10, seed=3, approaches=(2,))
+    result = found[2]
+    assert set(found) == {2} and result.n_sweeps == 10
+    assert 4 <= result.covered <= 10
+    assert abs(result.median_estimate - 0.5) < 0.02 and result.mean_half_width < 0.03
+    assert result.estimate_half_width < 0.03
