@@ -83,6 +83,15 @@ def test_agreement_is_the_observed_difference_inside_the_redraws_5_to_95_percent
     assert percentile_of(differences, 0.10) == pytest.approx(100 * 50 / 101)
 
 
+def test_a_bias_corrected_interval_moves_by_the_redraws_own_bias():
+    # Approach 1 lands 0.10 below the law's a = 0.5 in every redraw, give or take 0.05.
+    every = np.column_stack([0.4 + np.linspace(-0.05, 0.05, 101), np.full(101, 0.5), np.full(101, 0.5)])
+    redraws = Redraws(LAW_05, every, every.copy(), ())
+    assert redraws.bias(1) == pytest.approx(-0.1) and redraws.bias(2) == pytest.approx(0.0)
+    assert redraws.interval(1) == pytest.approx((0.36, 0.44))
+    assert redraws.bias_corrected_interval(1) == pytest.approx((0.46, 0.54))
+
+
 def test_failed_fits_are_counted_and_left_out():
     every = np.array([[0.5, math.nan, 0.6], [0.4, 0.55, math.nan], [0.45, 0.5, 0.62]])
     redraws = Redraws(LAW_05, every, every, (None, None, None))
@@ -125,4 +134,4 @@ def test_coverage_counts_how_often_the_interval_holds_the_truth():
     assert set(found) == {2} and result.n_sweeps == 10
     assert 4 <= result.covered <= 10
     assert abs(result.median_estimate - 0.5) < 0.02 and result.mean_half_width < 0.03
-    assert result.estimate_half_width < 0.03
+    assert result.estimate_half_width < 0.03 and 4 <= result.covered_bias_corrected <= 10

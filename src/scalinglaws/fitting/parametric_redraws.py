@@ -24,6 +24,12 @@ Approach 1 the envelope of finished runs' seed means, Approach 2 one parabola pe
 the window rule with outliers judged against ``outlier_sd``, Approach 3 every run a point, from the
 full grid of starts (fewer starts change a on these sweeps, so none are saved).
 
+**Bias.** A redraw interval is the 10-90% range of an approach's estimates when the law holds: where
+that approach lands, not where a is. An approach the grid biases (Approach 1's envelope cannot pick a size
+beyond the sampled ones, so on a grid centred by a shallower pilot it flattens a steep law's a by about
+0.12) gets an interval off the truth. :meth:`Redraws.bias_corrected_interval` moves the interval by the
+redraws' own bias; :func:`coverage` measures how often each kind holds the truth.
+
 Approach 2's samples are those of :func:`scalinglaws.fitting.design.parametric_interval` for the same
 law, noise, number and seed when ``outlier_sd`` is None: both draw the noise in the same order.
 """
@@ -112,8 +118,22 @@ class Redraws:
         return len(self.every_size) - len(self.samples(approach, smallest))
 
     def interval(self, approach: int, smallest: bool = True) -> tuple[float, float]:
-        """The 10-90% range of approach ``approach``'s a over the redraws."""
+        """The 10-90% range of approach ``approach``'s a over the redraws: where its estimate falls when the
+        law holds (rule 4). For a biased approach this is not centred on the law's a."""
         return _percentiles(self.samples(approach, smallest), INTERVAL)
+
+    def bias(self, approach: int, smallest: bool = True) -> float:
+        """The median of approach ``approach``'s a over the redraws minus the law's a: what the grid and the
+        approach do to a when the law holds."""
+        samples = self.samples(approach, smallest)
+        return float(np.median(samples)) - self.true_a if samples.size else math.nan
+
+    def bias_corrected_interval(self, approach: int, smallest: bool = True) -> tuple[float, float]:
+        """:meth:`interval` moved by minus :meth:`bias`: an interval on a itself rather than on the approach's
+        estimate (module docstring, "bias")."""
+        low, high = self.interval(approach, smallest)
+        shift = self.bias(approach, smallest)
+        return low - shift, high - shift
 
     def differences(self, first: int, second: int) -> np.ndarray:
         """a by ``first`` minus a by ``second`` in each redraw both fitted (every size)."""
@@ -183,6 +203,7 @@ class Coverage:
     approach: int
     covered: int
     n_sweeps: int  # sweeps whose estimate and interval were both fitted
+    covered_bias_corrected: int  # the same for Redraws.bias_corrected_interval
     mean_half_width: float  # half the interval's length, averaged over the sweeps
     estimate_half_width: float  # half the 10-90% range of the sweeps' own estimates
     median_estimate: float
@@ -200,6 +221,7 @@ def coverage(truth: ParametricFit, grid_runs: SeedRuns, noise, n_sweeps: int = 1
     clean = grid_runs.with_loss(parametric_loss(truth, grid_runs.params, grid_runs.tokens))
     estimates = {number: [] for number in approaches}
     intervals = {number: [] for number in approaches}
+    corrected = {number: [] for number in approaches}
     loop = range(n_sweeps) if progress is None else progress(range(n_sweeps))
     for sweep in loop:
         noisy = clean.with_loss(clean.loss + noise.draw(clean, rng))
@@ -211,13 +233,16 @@ def coverage(truth: ParametricFit, grid_runs: SeedRuns, noise, n_sweeps: int = 1
         for number in approaches:
             estimates[number].append(fits.exponent(number))
             intervals[number].append(redraws.interval(number))
+            corrected[number].append(redraws.bias_corrected_interval(number))
     out = {}
     for number in approaches:
         estimate, bounds = np.array(estimates[number]), np.array(intervals[number]).reshape(-1, 2)
         usable = np.isfinite(estimate) & np.all(np.isfinite(bounds), axis=1)
         low, high = bounds[usable, 0], bounds[usable, 1]
         spread = _percentiles(estimate[usable], INTERVAL)
+        fixed = np.array(corrected[number]).reshape(-1, 2)[usable]
         out[number] = Coverage(number, int(np.sum((low <= a_true) & (a_true <= high))), int(np.sum(usable)),
+                               int(np.sum((fixed[:, 0] <= a_true) & (a_true <= fixed[:, 1]))),
                                float(np.mean((high - low) / 2)) if usable.any() else math.nan,
                                (spread[1] - spread[0]) / 2, float(np.median(estimate[usable])) if usable.any()
                                else math.nan)

@@ -300,17 +300,21 @@ def report_text(fit: WideFit) -> str:
              f"Intervals: 10-90% of {n_sweeps} redraws of this grid from this sweep's Approach 3 law "
              f"(a = {fit.law.a:.3f}: E = {fit.law.E:.4g}, A = {fit.law.A:.4g}, B = {fit.law.B:.4g}, "
              f"alpha = {fit.law.alpha:.4g}, beta = {fit.law.beta:.4g}) with the reference sweep's seed noise, "
-             f"under each noise model ({', '.join(names)}). Half-width: half the interval's length.", ""]
+             f"under each noise model ({', '.join(names)}). Half-width: half the interval's length. Bias: the redraws' "
+             "median a minus the law's; the bias-corrected interval is moved by minus it (added after the coverage "
+             "check in COVERAGE.md, before this fit).", ""]
     rows = []
     for number in parametric_redraws.APPROACHES:
         a = fit.every_size.exponent(number)
         cells = []
         for name in names:
             bounds = fit.redraws[name].interval(number)
-            cells += [_interval_text(bounds), f"{(bounds[1] - bounds[0]) / 2:.3f}"]
+            cells += [_interval_text(bounds), f"{(bounds[1] - bounds[0]) / 2:.3f}", f"{fit.redraws[name].bias(number):+.3f}",
+                      _interval_text(fit.redraws[name].bias_corrected_interval(number))]
         side = "-" if math.isnan(a) else ("above" if a > MIDPOINT else "below")
         rows.append([f"Approach {number}", f"{a:.3f}", *cells, side])
-    header = ["approach", "a"] + [f"{label}, {name}" for name in names for label in ("10-90%", "half-width")]
+    header = ["approach", "a"] + [f"{label}, {name}" for name in names
+                                  for label in ("10-90%", "half-width", "bias", "bias-corrected")]
     lines += [format_table(header + [f"side of {MIDPOINT:.3g}"], rows), ""]
     contains = []
     for name in names:
@@ -387,7 +391,8 @@ def coverage_text(sweeps=COVERAGE_SWEEPS, sweeps_approach3=COVERAGE_SWEEPS_APPRO
             found = parametric_redraws.coverage(law, runs, noise, n_sweeps, n_redraws, seed=0, approaches=approaches)
             for number, result in found.items():
                 rows.append([f"{a_true:g}", name, f"Approach {number}", f"{n_sweeps} x {n_redraws}",
-                             f"{result.covered} / {result.n_sweeps}", f"{result.median_estimate:.3f}",
+                             f"{result.covered} / {result.n_sweeps}",
+                             f"{result.covered_bias_corrected} / {result.n_sweeps}", f"{result.median_estimate:.3f}",
                              f"{result.median_estimate - a_true:+.3f}", f"{result.estimate_half_width:.3f}",
                              f"{result.mean_half_width:.3f}"])
     return "\n".join([
@@ -398,8 +403,10 @@ def coverage_text(sweeps=COVERAGE_SWEEPS, sweeps_approach3=COVERAGE_SWEEPS_APPRO
         "its law, and redraws of the grid from that law give each approach's 10-90% interval (rule 4 of "
         "results/design/README.md). An interval that means what it says holds the true a in about 80% of "
         "sweeps. 'Spread' is half the 10-90% range of the sweeps' own estimates; 'half-width' the mean half "
-        "length of their intervals.", "",
-        format_table(["true a", "noise", "approach", "sweeps x redraws", "covered", "median a", "bias",
+        "length of their intervals. 'Bias-corrected': the interval moved by minus the redraws' own bias "
+        "(parametric_redraws.Redraws.bias_corrected_interval).", "",
+        format_table(["true a", "noise", "approach", "sweeps x redraws", "covered", "covered, bias-corrected",
+                      "median a", "bias",
                       "spread", "half-width"], rows), ""])
 
 
