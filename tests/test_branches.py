@@ -101,6 +101,43 @@ def test_a_killed_trunk_resumes_from_its_checkpoint_without_redoing_finished_bra
     assert calls[0][0] == trunk.branch_point(trunk.branches[0])
 
 
+def test_a_kill_between_branch_points_resumes_from_an_interim_checkpoint_bit_for_bit(tmp_path, monkeypatch):
+    (trunk,) = wsd_plan.plan(wsd_specs())  # branch points 32, 56 and 80
+    branch_points = {trunk.branch_point(spec) for spec in trunk.branches}
+    whole = train_branches(trunk, tmp_path / "whole")
+    monkeypatch.setattr(branches, "CLOCK_STEPS", 5)
+    saved_steps, original_save = [], branches.save_checkpoint
+
+    def save_then_die(directory, trunk_, state):
+        path = original_save(directory, trunk_, state)
+        saved_steps.append(state.step)
+        if state.step == 42:  # an interim checkpoint after the first branch: the kill
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(branches, "save_checkpoint", save_then_die)
+    first = {}
+    with pytest.raises(KeyboardInterrupt):
+        branches.train_trunk(trunk, TRAIN, VAL, tmp_path / "cut", lambda spec, result, info: first.update(
+            {spec.run_id: result}), CPU, interim_s=0.0)
+    # every 5 steps of the stable phase an interim checkpoint; the older ones are gone
+    assert saved_steps == [5, 10, 15, 20, 25, 30, 32, 37, 42]
+    left = sorted(int(path.stem.split("-")[1]) for path in (tmp_path / "cut").glob("step-*.pt"))
+    assert left == [32, 37, 42]  # the kill came between saving 42 and dropping 37; 5-30 are gone
+    monkeypatch.setattr(branches, "save_checkpoint", original_save)
+    calls, original_advance = [], RunState.advance
+    monkeypatch.setattr(RunState, "advance", lambda self, until, lr, evals: (calls.append(self.step),
+                                                                             original_advance(self, until, lr, evals)))
+    rest = {}
+    branches.train_trunk(trunk, TRAIN, VAL, tmp_path / "cut", lambda spec, result, info: rest.update(
+        {spec.run_id: result}), CPU, finished=frozenset(first), interim_s=0.0)
+    assert calls[0] == 42  # picked up at the interim checkpoint, not at the branch point 32
+    for run_id, result in rest.items():
+        assert result.curve_loss == whole[run_id][0].curve_loss and result.final_loss == whole[run_id][0].final_loss
+    left = {int(path.stem.split("-")[1]) for path in (tmp_path / "cut").glob("step-*.pt")}
+    assert left == branch_points  # only the branch points stay once the trunk is done
+
+
 def test_a_checkpoint_of_another_run_is_refused_naming_the_file(tmp_path):
     (trunk,) = wsd_plan.plan(wsd_specs())
     train_branches(trunk, tmp_path, stop_after=1)

@@ -12,7 +12,9 @@ Everything a step depends on is in the checkpoint, so a branch is bit for bit th
 config describes trained alone (:func:`scalinglaws.training.train.train`), and a run killed at any
 moment (kill -9 included) resumes from the latest checkpoint: an interrupted cooldown is
 redone from its branch point, and a finished branch whose record was saved beside the
-checkpoints (:func:`save_record`) is never trained again.
+checkpoints (:func:`save_record`) is never trained again. Between branch points, which can be an
+hour of training apart, the stable phase is also saved every :data:`INTERIM_CHECKPOINT_S` seconds
+(only the newest such interim checkpoint is kept), so a kill there loses at most that much.
 
 Checkpoints live in ``<sweep output>/checkpoints/<trunk key>/`` (a few MB each for the CPU
 ladder) and are never committed.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +38,10 @@ from scalinglaws.training.wsd_plan import Trunk, trunk_settings
 
 CHECKPOINTS = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"step-(\d+)\.pt")
+#: Seconds of stable-phase training between interim checkpoints (module docstring).
+INTERIM_CHECKPOINT_S = 600.0
+#: Steps trained between looks at the clock while the stable phase advances.
+CLOCK_STEPS = 500
 
 
 def checkpoint_dir(out_dir: Path, trunk: Trunk) -> Path:
@@ -112,11 +119,38 @@ def branch_info(trunk: Trunk, spec) -> dict:
             "flops_6nd_cooldown": flops_per_step * config.cooldown_steps}
 
 
+def advance_saving(state: RunState, until: int, lr_of_step, eval_at, directory: Path, trunk: Trunk,
+                   interim_s: float = INTERIM_CHECKPOINT_S, clock_steps: int | None = None) -> None:
+    """``state.advance`` to ``until`` in pieces of ``clock_steps`` (default :data:`CLOCK_STEPS`), saving an
+    interim checkpoint whenever ``interim_s`` seconds have passed since the last one; the pieces train
+    exactly what one call would."""
+    clock_steps = clock_steps or CLOCK_STEPS
+    last_saved = time.perf_counter()
+    while state.step < until and not state.diverged:
+        state.advance(min(until, state.step + clock_steps), lr_of_step, eval_at)
+        if state.step < until and not state.diverged and time.perf_counter() - last_saved >= interim_s:
+            save_checkpoint(directory, trunk, state)
+            drop_interim_checkpoints(directory, trunk, below=state.step)
+            last_saved = time.perf_counter()
+
+
+def drop_interim_checkpoints(directory: Path, trunk: Trunk, below: int) -> None:
+    """Delete the checkpoints in ``directory`` before step ``below`` that are no branch point of ``trunk``:
+    interim ones a newer checkpoint has superseded."""
+    branch_points = {trunk.branch_point(spec) for spec in trunk.branches}
+    for path in directory.glob("step-*.pt") if directory.is_dir() else ():
+        match = _CHECKPOINT_NAME.fullmatch(path.name)
+        if match and int(match.group(1)) < below and int(match.group(1)) not in branch_points:
+            path.unlink(missing_ok=True)
+
+
 def train_trunk(trunk: Trunk, train_tokens: np.ndarray, val_tokens: np.ndarray, directory: Path,
                 on_branch: Callable[[object, TrainResult, dict], None], engine: Engine | None = None,
-                eval_windows: torch.Tensor | None = None, finished: frozenset[str] = frozenset()) -> None:
+                eval_windows: torch.Tensor | None = None, finished: frozenset[str] = frozenset(),
+                interim_s: float = INTERIM_CHECKPOINT_S) -> None:
     """Train ``trunk`` and every branch not in ``finished`` (run ids), calling ``on_branch(spec,
-    result, branch_info)`` as each branch ends. Resumes from the checkpoints in ``directory``."""
+    result, branch_info)`` as each branch ends. Resumes from the checkpoints in ``directory``, saving
+    the stable phase every ``interim_s`` seconds between branch points."""
     directory = Path(directory)
     pending = [spec for spec in trunk.branches if spec.run_id not in finished]
     if not pending:
@@ -131,9 +165,10 @@ def train_trunk(trunk: Trunk, train_tokens: np.ndarray, val_tokens: np.ndarray, 
             resume = latest_checkpoint(directory, at_most=branch_point)
             if resume is not None and _step_of(resume) > state.step:
                 load_checkpoint(resume, trunk, state)
-            state.advance(branch_point, trunk.config.learning_rate, trunk_evals)
+            advance_saving(state, branch_point, trunk.config.learning_rate, trunk_evals, directory, trunk, interim_s)
             if not state.diverged:
                 save_checkpoint(directory, trunk, state)
+                drop_interim_checkpoints(directory, trunk, below=branch_point)
         if not state.diverged:
             state.advance(spec.config.steps, spec.config.learning_rate,
                           [step for step in _evals(spec) if step > branch_point])
