@@ -190,3 +190,20 @@ def test_a_ladder_row_of_a_one_seed_sweep_takes_its_intervals_from_the_saved_red
     assert f"{fits.a(2):.3f} [{low:.2f}, {high:.2f}]" in table
     with pytest.raises(ValueError, match="intervals must be 'bootstrap' or 'redraws', got 'seeds'"):
         ladder_table.LadderStep("x", "wide", intervals="seeds")
+
+
+def test_an_approach_that_fails_everywhere_is_reported_not_decided(synthetic_fit):
+    from scalinglaws.fitting.parametric_redraws import Redraws, ThreeFits
+
+    def without_approach1(array):
+        array = array.copy()
+        array[:, 0] = np.nan
+        return array
+
+    redraws = {name: Redraws(r.law, without_approach1(r.every_size), without_approach1(r.without_smallest), r.laws)
+               for name, r in synthetic_fit.redraws.items()}
+    failed = dataclasses.replace(synthetic_fit, redraws=redraws,
+                                 every_size=ThreeFits((np.nan, *synthetic_fit.every_size.a[1:]), synthetic_fit.law))
+    text = wide_sweep.report_text(failed)
+    assert text.count("not decided (a fit failed)") == 2 * 2  # pairs 1-2 and 1-3, each noise model
+    assert "Failed refits (Approaches 1 / 2 / 3), left out of the percentiles: offset + run: 3 / 0 / 0" in text

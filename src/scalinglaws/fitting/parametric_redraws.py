@@ -120,7 +120,7 @@ class Redraws:
     def interval(self, approach: int, smallest: bool = True) -> tuple[float, float]:
         """The 10-90% range of approach ``approach``'s a over the redraws: where its estimate falls when the
         law holds (rule 4). For a biased approach this is not centred on the law's a."""
-        return _percentiles(self.samples(approach, smallest), INTERVAL)
+        return percentile_range(self.samples(approach, smallest), INTERVAL)
 
     def bias(self, approach: int, smallest: bool = True) -> float:
         """The median of approach ``approach``'s a over the redraws minus the law's a: what the grid and the
@@ -147,7 +147,7 @@ class Redraws:
     def agree(self, first: int, second: int, observed: ThreeFits) -> bool:
         """Whether the observed a's of two approaches differ by no more than their joint noise: the
         observed difference within the 5-95% range of the redraws' differences."""
-        low, high = _percentiles(self.differences(first, second), AGREEMENT)
+        low, high = percentile_range(self.differences(first, second), AGREEMENT)
         return bool(low <= observed.exponent(first) - observed.exponent(second) <= high)
 
     def predicted_losses(self, params: float, tokens: float) -> np.ndarray:
@@ -160,7 +160,8 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _percentiles(samples: np.ndarray, percentiles) -> tuple[float, float]:
+def percentile_range(samples: np.ndarray, percentiles) -> tuple[float, float]:
+    """The two ``percentiles`` of ``samples`` (NaNs when there are none)."""
     if samples.size == 0:
         return math.nan, math.nan
     low, high = np.percentile(samples, percentiles)
@@ -239,7 +240,7 @@ def coverage(truth: ParametricFit, grid_runs: SeedRuns, noise, n_sweeps: int = 1
         estimate, bounds = np.array(estimates[number]), np.array(intervals[number]).reshape(-1, 2)
         usable = np.isfinite(estimate) & np.all(np.isfinite(bounds), axis=1)
         low, high = bounds[usable, 0], bounds[usable, 1]
-        spread = _percentiles(estimate[usable], INTERVAL)
+        spread = percentile_range(estimate[usable], INTERVAL)
         fixed = np.array(corrected[number]).reshape(-1, 2)[usable]
         out[number] = Coverage(number, int(np.sum((low <= a_true) & (a_true <= high))), int(np.sum(usable)),
                                int(np.sum((fixed[:, 0] <= a_true) & (a_true <= fixed[:, 1]))),
@@ -262,5 +263,5 @@ def prediction_interval(redraws: Redraws, params: float, tokens: float, seed_sd:
     if errors.size == 0:
         return math.nan, math.nan
     noise = np.random.default_rng(seed).normal(0.0, seed_sd / math.sqrt(n_seeds), errors.size)
-    low, high = _percentiles(noise - errors, INTERVAL)
+    low, high = percentile_range(noise - errors, INTERVAL)
     return centre + low, centre + high

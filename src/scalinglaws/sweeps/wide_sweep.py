@@ -334,7 +334,7 @@ def report_text(fit: WideFit) -> str:
         cells = []
         for name in names:
             shifts = fit.redraws[name].shifts(number)
-            low, high = np.percentile(shifts, parametric_redraws.AGREEMENT) if shifts.size else (math.nan, math.nan)
+            low, high = parametric_redraws.percentile_range(shifts, parametric_redraws.AGREEMENT)
             cells.append(f"[{low:+.3f}, {high:+.3f}] ({parametric_redraws.percentile_of(shifts, observed):.0f}th)")
         rows.append([f"Approach {number}", f"{fit.without_smallest.exponent(number):.3f}",
                      _interval_text(fit.redraws[names[0]].interval(number, smallest=False)), f"{observed:+.3f}", *cells])
@@ -356,8 +356,11 @@ def report_text(fit: WideFit) -> str:
         cells = []
         for name in names:
             differences = fit.redraws[name].differences(first, second)
-            low, high = np.percentile(differences, parametric_redraws.AGREEMENT)
-            verdict = "agree" if fit.redraws[name].agree(first, second, fit.every_size) else "differ"
+            low, high = parametric_redraws.percentile_range(differences, parametric_redraws.AGREEMENT)
+            if math.isnan(observed) or math.isnan(low):
+                verdict = "not decided (a fit failed)"
+            else:
+                verdict = "agree" if fit.redraws[name].agree(first, second, fit.every_size) else "differ"
             cells.append(f"[{low:+.3f}, {high:+.3f}] {verdict}")
         rows.append([f"{first} - {second}", f"{observed:+.3f}", *cells])
     lines += [format_table(["approaches", "observed"] + [f"5-95%, {name}" for name in names], rows), ""]
@@ -445,20 +448,28 @@ def heldout_ladder() -> list:
 
 
 def predict_from(fit: WideFit, flops: float | None = None):
-    """The prediction (scalinglaws.fitting.prediction) at the held-out budget from the three approaches on
-    every size, and each planned run's 10-90% interval on the mean loss of :data:`HELDOUT_SEEDS` seeds
+    """The prediction (scalinglaws.fitting.prediction) at the held-out budget from the approaches fitted on
+    every size (an approach that cannot be fitted is left out of the consensus, and the prediction's
+    allocations show which were used), and each planned run's 10-90% interval on the mean loss of :data:`HELDOUT_SEEDS` seeds
     under each noise model (:func:`scalinglaws.fitting.parametric_redraws.prediction_interval`)."""
     from scalinglaws.fitting.prediction import predict
     from scalinglaws.fitting.trunk_bootstrap import fit_approach1_on_seed_means, fit_approach2_on_seed_means
 
     flops = heldout_budget() if flops is None else flops
-    n_laws = {"approach1": fit_approach1_on_seed_means(fit.runs).n_law,
-              "approach2": fit_approach2_on_seed_means(fit.runs, outlier_sd(fit)).n_law}
+    n_laws = {}
+    for name, fitter in (("approach1", lambda: fit_approach1_on_seed_means(fit.runs)),
+                         ("approach2", lambda: fit_approach2_on_seed_means(fit.runs, outlier_sd(fit)))):
+        try:
+            n_laws[name] = fitter().n_law
+        except ValueError:  # FitFailure: that approach has no N_opt(C) here, so the consensus goes without it
+            continue
     prediction = predict(flops, n_laws, fit.law, heldout_ladder())
     for planned in (prediction.optimum, prediction.twin):
         if design.corpus_for(planned.tokens) != tuning.CORPUS:
             raise ValueError(f"the planned {planned.n_params:,d}-parameter run needs {planned.tokens:.3g} tokens, "
-                             f"past the 4-epoch cap of the {tuning.CORPUS} corpus")
+                             f"past the 4-epoch cap of the {tuning.CORPUS} corpus the sweep trained on; another "
+                             "corpus has another loss, which this sweep's law does not predict, so no prediction "
+                             "is made at this budget")
     intervals = {name: {which: parametric_redraws.prediction_interval(
         redraws, planned.n_params, planned.tokens, fit.seed_sd, HELDOUT_SEEDS)
         for which, planned in (("optimum", prediction.optimum), ("twin", prediction.twin))}
