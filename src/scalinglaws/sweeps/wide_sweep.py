@@ -253,7 +253,7 @@ def fit_wide(records: list[dict], n_sweeps: int = REDRAWS, progress=None, redraw
 
     noises, _, _ = reference_inputs()
     runs = SeedRuns.from_records(records)
-    outlier_sd = {float(budget): noises["offset + run"].sd for budget in np.unique(runs.budget)}
+    outlier_sd = _outlier_sd(runs, noises["offset + run"].sd)
     every = parametric_redraws.fit_three(runs, outlier_sd)
     if every.law is None:
         raise ValueError("Approach 3 could not be fitted to the sweep's runs, so there is no law to redraw them from")
@@ -270,9 +270,13 @@ def fit_wide(records: list[dict], n_sweeps: int = REDRAWS, progress=None, redraw
                    noises["offset + run"].sd)
 
 
-def outlier_sd(fit: WideFit) -> dict[float, float]:
+def _outlier_sd(runs, seed_sd: float) -> dict[float, float]:
     """Rule 2 with one seed: every budget's outliers judged against the reference sweep's seed sd."""
-    return {float(budget): fit.seed_sd for budget in np.unique(fit.runs.budget)}
+    return {float(budget): seed_sd for budget in np.unique(runs.budget)}
+
+
+def outlier_sd(fit: WideFit) -> dict[float, float]:
+    return _outlier_sd(fit.runs, fit.seed_sd)
 
 
 def _law_vector(law) -> np.ndarray:
@@ -318,9 +322,10 @@ def report_text(fit: WideFit) -> str:
     lines += [format_table(header + [f"side of {MIDPOINT:.3g}"], rows), ""]
     contains = []
     for name in names:
-        low, high = fit.redraws[name].interval(2)
-        held = [f"{a:g}" for a in design.TRUE_EXPONENTS if low <= a <= high]
-        contains.append(f"{name}: {', '.join(held) if held else 'neither'}")
+        for kind, (low, high) in (("", fit.redraws[name].interval(2)),
+                                  (" bias-corrected", fit.redraws[name].bias_corrected_interval(2))):
+            held = [f"{a:g}" for a in design.TRUE_EXPONENTS if low <= a <= high]
+            contains.append(f"{name}{kind}: {', '.join(held) if held else 'neither'}")
     lines += [f"Approach 2's interval holds {' or '.join(f'{a:g}' for a in design.TRUE_EXPONENTS)}: "
               + "; ".join(contains) + ".", ""]
 
