@@ -14,7 +14,8 @@ moment (kill -9 included) resumes from the latest checkpoint: an interrupted coo
 redone from its branch point, and a finished branch whose record was saved beside the
 checkpoints (:func:`save_record`) is never trained again. Between branch points, which can be an
 hour of training apart, the stable phase is also saved every :data:`INTERIM_CHECKPOINT_S` seconds
-(only the newest such interim checkpoint is kept), so a kill there loses at most that much.
+(only the newest such interim checkpoint is kept), so a kill there loses at most that much. A cooldown
+is not saved part-way (its state is not the trunk's): a kill during one redoes it.
 
 Checkpoints live in ``<sweep output>/checkpoints/<trunk key>/`` (a few MB each for the CPU
 ladder) and are never committed.
@@ -136,7 +137,8 @@ def advance_saving(state: RunState, until: int, lr_of_step, eval_at, directory: 
 
 def drop_interim_checkpoints(directory: Path, trunk: Trunk, below: int) -> None:
     """Delete the checkpoints in ``directory`` before step ``below`` that are no branch point of ``trunk``:
-    interim ones a newer checkpoint has superseded."""
+    interim ones a newer checkpoint has superseded, and (a sweep plans a resumed trunk from its unfinished
+    branches only) those of branches already finished, which nothing reads again."""
     branch_points = {trunk.branch_point(spec) for spec in trunk.branches}
     for path in directory.glob("step-*.pt") if directory.is_dir() else ():
         match = _CHECKPOINT_NAME.fullmatch(path.name)
