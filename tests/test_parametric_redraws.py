@@ -44,10 +44,11 @@ def test_noise_free_fits_give_back_the_laws_a():
 def test_approach_2_draws_the_design_simulators_samples():
     runs = one_seed_grid()
     noise = NoiseStructure(0.0225, 0.476)
-    ours = redraw(runs, LAW_05, noise, n_sweeps=3, seed=7)
+    ours = redraw(runs, LAW_05, noise, n_sweeps=3, seed=7, approaches=(2, 3), smallest_dropped=False)
     theirs = design.parametric_interval(runs, LAW_05, noise, n_sweeps=3, seed=7)
     assert np.array_equal(ours.every_size[:, 1], theirs.fitted)  # same noise, same order, same fit
-    assert ours.true_a == pytest.approx(0.5)
+    assert ours.true_a == pytest.approx(0.5) and np.all(np.isnan(ours.every_size[:, 0]))
+    assert np.all(np.isnan(ours.without_smallest)) and ours.failures(1) == 3  # skipped, so NaN
     assert len(ours.laws) == 3 and all(law is not None for law in ours.laws)
 
 
