@@ -144,6 +144,9 @@ def test_saved_redraws_give_the_same_report_and_refuse_another_sweep(chosen, syn
         assert np.array_equal(saved[name].every_size, redraws.every_size, equal_nan=True)
     again = wide_sweep.fit_wide(synthetic_records(chosen, LAW_05, noise_sd=0.002), redraws=saved)
     assert wide_sweep.report_text(again) == wide_sweep.report_text(synthetic_fit)
+    # the noise models redrawn in two processes: the same numbers
+    parallel = wide_sweep.fit_wide(synthetic_records(chosen, LAW_05, noise_sd=0.002), n_sweeps=3, jobs=2)
+    assert wide_sweep.report_text(parallel) == wide_sweep.report_text(synthetic_fit)
     with pytest.raises(ValueError, match="drawn from another law"):
         wide_sweep.fit_wide(synthetic_records(chosen, LAW_05, noise_sd=0.002, seed=1), redraws=saved)
 
