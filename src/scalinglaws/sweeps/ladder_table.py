@@ -62,8 +62,9 @@ LADDER = (
 
 @dataclass(frozen=True, eq=False)
 class RedrawnFits:
-    """A one-seed sweep's three exponents (:class:`scalinglaws.sweeps.wide_sweep.WideFit`) with the 10-90%
-    intervals of its redraws under one noise model: the ``a`` and ``a_interval`` of :class:`SweepFits`."""
+    """A one-seed sweep's three exponents (:class:`scalinglaws.sweeps.wide_sweep.WideFit`) with the
+    bias-corrected 10-90% intervals of its redraws under one noise model (rule 4 as amended in
+    ``results/design/README.md``): the ``a`` and ``a_interval`` of :class:`SweepFits`."""
 
     fit: object
     noise: str = "offset + run"
@@ -72,7 +73,7 @@ class RedrawnFits:
         return self.fit.every_size.exponent(number)
 
     def a_interval(self, number: int) -> tuple[float, float]:
-        return self.fit.redraws[self.noise].interval(number)
+        return self.fit.redraws[self.noise].bias_corrected_interval(number)
 
 
 def redrawn_fits(records: list[dict], redraws_path) -> RedrawnFits:
