@@ -59,12 +59,12 @@ def test_the_smallest_size_off_the_law_is_flagged_and_on_the_law_is_not():
     # zero, say what a shift means.
     runs = one_seed_grid()
     noise = NoiseStructure(0.002, 0.5)
-    redraws = redraw(runs, LAW_05, noise, n_sweeps=12, seed=0)
+    redraws = redraw(runs, LAW_05, noise, n_sweeps=8, seed=0)
     on_law = runs.with_loss(runs.loss + noise.draw(runs, np.random.default_rng(99)))
     off_law = on_law.with_loss(on_law.loss - 0.04 * (on_law.params == LADDER[0]))
     for approach in (2, 3):
         shifts = redraws.shifts(approach)
-        assert shifts.size == 12 and np.max(np.abs(shifts)) < 0.03
+        assert shifts.size == 8 and np.max(np.abs(shifts)) < 0.03
         for sample, inside in ((on_law, True), (off_law, False)):
             every, without = fit_three(sample), fit_three(parametric_redraws.without_smallest_size(sample))
             shift = every.exponent(approach) - without.exponent(approach)
@@ -129,10 +129,21 @@ def test_a_redraw_count_below_one_is_refused():
 def test_coverage_counts_how_often_the_interval_holds_the_truth():
     # Little noise (0.002 nats): every sweep lands near 0.5 and its interval is narrow; Approach 2's
     # interval is as wide as its own spread, so it holds the truth in most sweeps, not all or none.
-    found = parametric_redraws.coverage(LAW_05, one_seed_grid(), NoiseStructure(0.002, 0.5), n_sweeps=10,
+    found = parametric_redraws.coverage(LAW_05, one_seed_grid(), NoiseStructure(0.002, 0.5), n_sweeps=6,
                                         n_redraws=10, seed=3, approaches=(2,))
     result = found[2]
-    assert set(found) == {2} and result.n_sweeps == 10
-    assert 4 <= result.covered <= 10
+    assert set(found) == {2} and result.n_sweeps == 6
+    assert 3 <= result.covered <= 6
     assert abs(result.median_estimate - 0.5) < 0.02 and result.mean_half_width < 0.03
-    assert result.estimate_half_width < 0.03 and 4 <= result.covered_bias_corrected <= 10
+    assert result.estimate_half_width < 0.03 and 3 <= result.covered_bias_corrected <= 6
+
+
+def test_prediction_coverage_tallies_each_planned_run():
+    # Little noise: the law is found almost exactly, so the interval is about the seed noise of a mean of
+    # two (sd 0.002 / sqrt 2, half-width about 0.0018).
+    planned = [(708_096.0, 2.52e14 / (6 * 708_096)), (3_154_560.0, 2.52e14 / (6 * 3_154_560))]
+    found = parametric_redraws.prediction_coverage(LAW_05, one_seed_grid(), NoiseStructure(0.002, 0.5), planned,
+                                                   seed_sd=0.002, n_seeds=2, n_sweeps=2, n_redraws=3, seed=1)
+    assert set(found) == set(planned)
+    for covered, n, half_width in found.values():
+        assert n == 2 and 0.0 < half_width < 0.02  # 3 redraws: a rough percentile of the seed noise

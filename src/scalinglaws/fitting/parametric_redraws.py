@@ -265,3 +265,30 @@ def prediction_interval(redraws: Redraws, params: float, tokens: float, seed_sd:
     noise = np.random.default_rng(seed).normal(0.0, seed_sd / math.sqrt(n_seeds), errors.size)
     low, high = percentile_range(noise - errors, INTERVAL)
     return centre + low, centre + high
+
+
+def prediction_coverage(truth: ParametricFit, grid_runs: SeedRuns, noise, planned, seed_sd: float, n_seeds: int,
+                        n_sweeps: int = 30, n_redraws: int = 15, seed: int = 0, progress=None) -> dict:
+    """Does :func:`prediction_interval` mean what it says when the law holds beyond the sweep? ``n_sweeps``
+    sweeps drawn on ``grid_runs``' grid from ``truth`` with ``noise``; each gets its Approach 3 law, the
+    redraws of that law, and for each (params, tokens) of ``planned`` a 10-90% interval, against an
+    observation: the truth's loss plus the mean of ``n_seeds`` seed draws of sd ``seed_sd``. Returns
+    (params, tokens) -> (covered, sweeps, mean half-width)."""
+    rng = _sweeps_generator(n_sweeps, seed)
+    clean = grid_runs.with_loss(parametric_loss(truth, grid_runs.params, grid_runs.tokens))
+    tallies = {point: [0, 0, 0.0] for point in planned}
+    loop = range(n_sweeps) if progress is None else progress(range(n_sweeps))
+    for sweep in loop:
+        noisy = clean.with_loss(clean.loss + noise.draw(clean, rng))
+        law = fit_three(noisy, approaches=(3,)).law
+        if law is None:
+            continue
+        redraws = redraw(noisy, law, noise, n_redraws, seed=seed + 1 + sweep, approaches=(3,), smallest_dropped=False)
+        for point in planned:
+            low, high = prediction_interval(redraws, *point, seed_sd, n_seeds, seed=seed + sweep)
+            observed = float(parametric_loss(truth, *point)) + rng.normal(0.0, seed_sd / math.sqrt(n_seeds))
+            tally = tallies[point]
+            tally[0] += int(low <= observed <= high)
+            tally[1] += 1
+            tally[2] += (high - low) / 2
+    return {point: (covered, n, total / n if n else math.nan) for point, (covered, n, total) in tallies.items()}
