@@ -226,3 +226,14 @@ def test_the_committed_coverage_check_holds_the_amended_rule():
         assert n == n_again and 0.7 <= corrected / n <= 0.91, row
         if row.startswith("0.73 ") and "Approach 1" in row:
             assert covered / n < 0.3, row
+
+
+def test_the_committed_prediction_coverage_check_is_calibrated():
+    """results/wide/COVERAGE-PREDICTION.md, simulated before the fit: when the law holds at 2.52e14 FLOPs the
+    prediction's 10-90% loss interval holds the observed mean of two seeds in 23-27 of 30 sweeps."""
+    import re
+
+    text = (wide_sweep.OUT / "COVERAGE-PREDICTION.md").read_text()
+    found = [(int(a), int(b), float(w)) for a, b, w in re.findall(r"(\d+) / (\d+)\s+([0-9.]+)", text)]
+    assert len(found) == 4
+    assert all(n == 30 and 0.7 <= covered / n <= 0.91 and 0.02 < width < 0.06 for covered, n, width in found)
