@@ -247,7 +247,7 @@ def _fitted_a(clean: SeedRuns, noise: NoiseStructure, rng: np.random.Generator) 
         return math.nan
 
 
-def _sweeps_generator(n_sweeps: int, seed: int) -> np.random.Generator:
+def sweeps_generator(n_sweeps: int, seed: int) -> np.random.Generator:
     """The random generator that draws ``n_sweeps`` simulated sweeps; an error naming ``n_sweeps`` below 1."""
     if n_sweeps < 1:
         raise ValueError(f"n_sweeps must be a positive number of simulated sweeps, got {n_sweeps!r}")
@@ -259,7 +259,7 @@ def simulate_a(truth: ParametricFit, budgets, n_sizes: int, n_seeds: int, noise:
                size_span: float = SIZE_SPAN) -> Spread:
     """Approach 2's a on ``n_sweeps`` sweeps drawn from ``truth`` with ``noise`` (module docstring), the
     sizes centred by ``centre_by`` (default: the truth), the ladder's phase drawn for each sweep."""
-    rng = _sweeps_generator(n_sweeps, seed)
+    rng = sweeps_generator(n_sweeps, seed)
     values = [_fitted_a(centred_grid(centre_by or truth, budgets, n_sizes, n_seeds, size_span,
                                      phase=rng.uniform()).seed_runs(truth), noise, rng) for _ in range(n_sweeps)]
     return Spread(allocation_exponents(truth)[0], np.array(values))
@@ -270,7 +270,7 @@ def parametric_interval(runs: SeedRuns, law: ParametricFit, noise: NoiseStructur
     """Approach 2's a on ``n_sweeps`` redraws of the runs' own grid from ``law`` (Approach 3 fitted to the
     sweep, say) with ``noise`` (measured on a sweep with seeds): the interval of a sweep with one seed
     per size, whose trunks the trunk bootstrap cannot redraw. ``Spread.fitted``'s percentiles are it."""
-    rng = _sweeps_generator(n_sweeps, seed)
+    rng = sweeps_generator(n_sweeps, seed)
     clean = runs.with_loss(parametric_loss(law, runs.params, runs.tokens))
     return Spread(allocation_exponents(law)[0], np.array([_fitted_a(clean, noise, rng) for _ in range(n_sweeps)]))
 

@@ -8,7 +8,8 @@ of ``results/design/README.md``, rule 4):
 2. add noise with the structure measured on a sweep that has seeds (a
    :class:`~scalinglaws.fitting.trunk_noise.NoiseStructure` or a
    :class:`~scalinglaws.fitting.trunk_noise.DriftingNoise`);
-3. refit, as the book fits the sweep itself; repeat; the refits' 10-90% range is the interval.
+3. refit, as the book fits the sweep itself; repeat; the refits' 10-90% range, moved by their own
+   bias, is the interval (rule 4 as amended before the wide sweep's fit; "Bias" below).
 
 Each redraw refits all three approaches on the same noisy losses, once on every run and once without
 the smallest size, so the redraws also give their *joint* noise when the law holds exactly:
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalinglaws.fitting.approach3 import fit_approach3_arrays
-from scalinglaws.fitting.design import _sweeps_generator
+from scalinglaws.fitting.design import sweeps_generator
 from scalinglaws.fitting.trunk_bootstrap import fit_approach1_on_seed_means, fit_approach2_on_seed_means
 from scalinglaws.fitting.trunk_noise import SeedRuns
 from scalinglaws.papers.constants import ParametricFit
@@ -183,7 +184,7 @@ def redraw(runs: SeedRuns, law: ParametricFit, noise, n_sweeps: int = 400, seed:
     on every size and, with ``smallest_dropped``, without the smallest (module docstring; skipped fits are
     NaN). ``progress``, if given, wraps the loop (a tqdm, say): each redraw of every approach with the
     smallest dropped takes two Approach 3 fits, about 2 s on one core."""
-    rng = _sweeps_generator(n_sweeps, seed)
+    rng = sweeps_generator(n_sweeps, seed)
     clean = runs.with_loss(parametric_loss(law, runs.params, runs.tokens))
     every, without, laws = [], [], []
     loop = range(n_sweeps) if progress is None else progress(range(n_sweeps))
@@ -217,7 +218,7 @@ def coverage(truth: ParametricFit, grid_runs: SeedRuns, noise, n_sweeps: int = 1
     with ``noise``; each is fitted, Approach 3's fit becomes its law, and ``n_redraws`` redraws of the grid
     from that law give each approach's 10-90% interval (the rule applied to a real one-seed sweep). A
     trustworthy interval holds the truth's a in about 80% of the sweeps."""
-    rng = _sweeps_generator(n_sweeps, seed)
+    rng = sweeps_generator(n_sweeps, seed)
     a_true = float(allocation_exponents(truth)[0])
     clean = grid_runs.with_loss(parametric_loss(truth, grid_runs.params, grid_runs.tokens))
     estimates = {number: [] for number in approaches}
@@ -274,7 +275,7 @@ def prediction_coverage(truth: ParametricFit, grid_runs: SeedRuns, noise, planne
     redraws of that law, and for each (params, tokens) of ``planned`` a 10-90% interval, against an
     observation: the truth's loss plus the mean of ``n_seeds`` seed draws of sd ``seed_sd``. Returns
     (params, tokens) -> (covered, sweeps, mean half-width)."""
-    rng = _sweeps_generator(n_sweeps, seed)
+    rng = sweeps_generator(n_sweeps, seed)
     clean = grid_runs.with_loss(parametric_loss(truth, grid_runs.params, grid_runs.tokens))
     tallies = {point: [0, 0, 0.0] for point in planned}
     loop = range(n_sweeps) if progress is None else progress(range(n_sweeps))
