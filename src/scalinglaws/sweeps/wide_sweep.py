@@ -262,6 +262,7 @@ def fit_wide(records: list[dict], n_sweeps: int = REDRAWS, progress=None, redraw
     of its grid from its Approach 3 law under each of the reference sweep's two noise models (rule 4).
     ``redraws`` (noise model name -> Redraws, from ``redraws.json``) skips the redraws: about 2 s each.
     ``jobs`` > 1 redraws the noise models in parallel processes (the same numbers; no progress bar)."""
+    from scalinglaws.fitting.approach3 import parameter_vector
     from scalinglaws.fitting.trunk_bootstrap import fit_approach2_on_seed_means
     from scalinglaws.fitting.trunk_noise import SeedRuns
 
@@ -282,7 +283,7 @@ def fit_wide(records: list[dict], n_sweeps: int = REDRAWS, progress=None, redraw
         redraws = {name: parametric_redraws.redraw(runs, every.law, noise, n_sweeps, seed=0, outlier_sd=outlier_sd,
                                                    progress=progress)
                    for name, noise in noises.items()}
-    elif any(not np.allclose(_law_vector(r.law), _law_vector(every.law), rtol=1e-6) for r in redraws.values()):
+    elif any(not np.allclose(parameter_vector(r.law), parameter_vector(every.law), rtol=1e-6) for r in redraws.values()):
         raise ValueError("the saved redraws were drawn from another law than this sweep's Approach 3 fit: "
                          "their runs differ; rerun `python -m scalinglaws.sweeps.wide_sweep report`")
     n_diverged = sum(1 for record in records if record.get("diverged"))
@@ -297,10 +298,6 @@ def _outlier_sd(runs, seed_sd: float) -> dict[float, float]:
 
 def outlier_sd(fit: WideFit) -> dict[float, float]:
     return _outlier_sd(fit.runs, fit.seed_sd)
-
-
-def _law_vector(law) -> np.ndarray:
-    return np.array([law.E, law.A, law.B, law.alpha, law.beta], dtype=float)
 
 
 def _interval_text(bounds) -> str:
