@@ -43,8 +43,9 @@ RESULTS = REPO / "results"
 #: Where a wheel puts the committed results (the data-only package scalinglaws.data.committed).
 PACKAGED = "scalinglaws/data/committed/"
 #: Committed files a chapter reads through the package besides the results.jsonl of RESULTS_SHA256:
-#: chapter 13 reads the prediction beside heldout's results (sweep_results("heldout").parent).
-EXTRA_FILES = ("heldout/prediction.json",)
+#: chapter 13 reads the prediction beside heldout's results (sweep_results("heldout").parent), and the
+#: wide sweep's fit its saved redraws beside its results (sweep_results("wide").parent).
+EXTRA_FILES = ("heldout/prediction.json", "wide/redraws.json")
 EXPECTED = sorted([f"{name}/results.jsonl" for name in committed_results.RESULTS_SHA256] + list(EXTRA_FILES))
 
 

@@ -11,6 +11,8 @@ from scalinglaws.sweeps import ladder_table, tuned_sweep
 from synthetic_sweeps import synthetic_records
 
 LAW = ParametricFit("synthetic", E=1.0, A=60.0, B=300.0, alpha=0.35, beta=0.35)
+#: The rows after the first whose intervals are bootstraps (the synthetic records are a reference grid).
+BOOTSTRAP_STEPS = tuple(step for step in ladder_table.LADDER[1:] if step.intervals == "bootstrap")
 
 
 def test_the_first_row_is_the_fit_the_book_ran_on_the_cpu_sweep():
@@ -30,7 +32,7 @@ def test_the_first_row_is_the_fit_the_book_ran_on_the_cpu_sweep():
 def synthetic_rows():
     tuned = synthetic_records(LAW)
     untuned = [r for r in synthetic_records(LAW, seed=1) if r["train_config"]["seed"] == 0]
-    return ladder_table.fit_ladder({"tuned": tuned, "tuned-untuned": untuned}, ladder_table.LADDER[1:], n_bootstrap=5)
+    return ladder_table.fit_ladder({"tuned": tuned, "tuned-untuned": untuned}, BOOTSTRAP_STEPS, n_bootstrap=5)
 
 
 def test_every_row_of_a_synthetic_sweep_recovers_its_law(synthetic_rows):
@@ -105,9 +107,9 @@ def test_the_steps_split_into_committed_sweeps_and_pending_ones(monkeypatch):
 
     monkeypatch.setattr(committed_results, "RESULTS_SHA256", {"cpu": "x", "tuned": "y"})
     ready, pending = ladder_table.committed_steps()
-    assert [step.sweep for step in pending] == ["tuned-untuned"]
-    assert ready == [step for step in ladder_table.LADDER if step.sweep != "tuned-untuned"]
-    monkeypatch.setattr(committed_results, "RESULTS_SHA256", {"cpu": "x", "tuned": "y", "tuned-untuned": "z"})
+    assert [step.sweep for step in pending] == ["tuned-untuned", "wide"]
+    assert ready == [step for step in ladder_table.LADDER if step.sweep not in ("tuned-untuned", "wide")]
+    monkeypatch.setattr(committed_results, "RESULTS_SHA256", {"cpu": "x", "tuned": "y", "tuned-untuned": "z", "wide": "w"})
     assert ladder_table.committed_steps() == (list(ladder_table.LADDER), [])
 
 
@@ -116,3 +118,19 @@ def test_the_notes_name_the_pending_steps_and_each_sweeps_cost():
     text = ladder_table.format_ladder_notes([ladder_table.LADDER[1]], {"cpu": records})
     assert f"results/{ladder_table.LADDER[1].sweep} is still training" in text
     assert text.splitlines()[-1] == "  results/cpu: 3 runs, 1.5 core-hours"
+
+
+def test_the_last_row_is_the_wide_sweeps_fit_with_its_bias_corrected_redraw_intervals():
+    """The wide sweep has one seed, so its row reads the committed redraws (results/wide/redraws.json)
+    rather than a bootstrap: its a is each approach fitted to all 25 runs, its interval the bias-corrected
+    10-90% of the offset + run redraws."""
+    from scalinglaws.sweeps import wide_sweep
+
+    step = ladder_table.LADDER[-1]
+    assert (step.sweep, step.intervals, step.reference_grid) == ("wide", "redraws", False)
+    rows = ladder_table.fit_ladder(ladder_table.committed_ladder_records((step,)), (step,))
+    fit = wide_sweep.committed_fit()
+    assert rows[0].n_runs == len(fit.runs) == 25
+    for number in (1, 2, 3):
+        assert rows[0].fits.a(number) == fit.every_size.exponent(number)
+        assert rows[0].fits.a_interval(number) == fit.redraws["offset + run"].bias_corrected_interval(number)

@@ -57,6 +57,9 @@ RESULTS_SHA256 = {
     "batch-tuning": "df29c4f7f8422fba0243f1da03bc105631fc012155953881cc024d1a563cf0ac",
     "batch-tuning-edges": "eb29bad5917757c8c63115200849f31c9fc80c01feca2d0d946ce348152d10f5",
     "step-floor": "ecaa0fa7104d83618c7aff1d6c0aa8562b805bfeea894928238116707b0be493",
+    # The wide sweep (scalinglaws.sweeps.wide_sweep): budgets over 30x, one seed; its saved noise
+    # redraws (redraws.json) travel beside it.
+    "wide": "f81daa90251c6a29b3fd3649db7ab240549e977401282c2b0e2113bf442b8d13",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).

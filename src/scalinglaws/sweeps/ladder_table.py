@@ -7,8 +7,11 @@ table does the same for the book's two recipes. Each :class:`LadderStep` names w
 the row above, the committed sweep its runs come from, the seeds it keeps and the fit options
 (:class:`scalinglaws.fitting.sweep_fits.FitOptions`); every row is :func:`scalinglaws.fitting.sweep_fits.fit_sweep_records`
 of those records, with 10-90% bootstrap intervals (seeds redrawn as well once seeds are averaged).
-The last row is the reference fit again with the intervals that respect the trunks: every branch
-of one (size, seed) trunk shares its seed's luck, so only whole trunks are independent draws.
+The seventh row is the reference fit again with the intervals that respect the trunks: every branch
+of one (size, seed) trunk shares its seed's luck, so only whole trunks are independent draws. The
+last row changes the design: the wide sweep (:mod:`scalinglaws.sweeps.wide_sweep`) spans 30x of
+compute with one seed, so its intervals come from redraws of its grid with the noise the reference
+sweep's seeds measured (:class:`RedrawnFits`), not from a bootstrap.
 
 The second row changes several things at once (the grid: one shape family, WSD branches, batch
 4, the step floor, the budgets), because the ``cpu`` sweep and the reference grid differ in all
@@ -57,6 +60,9 @@ LADDER = (
     LadderStep("+ Approach 2's parabolas in a window around each minimum (the reference fit)", "tuned", FitOptions()),
     LadderStep("same fit, intervals from whole WSD trunks redrawn (all branches of a size and seed together)",
                "tuned", FitOptions(trunks=True)),
+    LadderStep("+ wider centred design: budgets 2x apart over 30x, L2-L8 within 16x of each optimum, same recipe, "
+               "1 seed; intervals from redraws with the measured noise", "wide", reference_grid=False,
+               intervals="redraws"),
 )
 
 
