@@ -254,3 +254,49 @@ def test_the_committed_report_follows_from_the_committed_runs_and_redraws():
     assert all(committed[i].startswith("Intervals: 10-90% of 400 redraws") for i in differing), differing
     for redraws in fit.redraws.values():
         assert np.allclose(parameter_vector(redraws.law), parameter_vector(fit.law), rtol=wide_sweep.SAVED_LAW_RTOL)
+
+
+def test_the_committed_prediction_is_what_the_committed_fit_predicts():
+    """results/wide-heldout/prediction.json, committed before its runs, is predict_from on the committed sweep and
+    its saved redraws: the same shapes exactly; losses and intervals within 1e-4 nats (the Approach 3 fit moves by
+    about 5e-5 relative between numpy's default kernels, which wrote the file, and the tests' pinned ones)."""
+    from scalinglaws.fitting.prediction import read_prediction
+
+    path = wide_sweep.HELDOUT_OUT / "prediction.json"
+    committed = read_prediction(path)
+    prediction, intervals = wide_sweep.predict_from(wide_sweep.committed_fit())
+    assert committed.flops == prediction.flops == 2.52e14
+    for which in ("optimum", "twin"):
+        planned, saved = getattr(prediction, which), getattr(committed, which)
+        assert (planned.shape, planned.n_params) == (saved.shape, saved.n_params)
+        assert planned.predicted_loss == pytest.approx(saved.predicted_loss, abs=1e-4)
+    saved_intervals = json.loads(path.read_text())["loss_intervals_10_90"]
+    for name in intervals:
+        for which in ("optimum", "twin"):
+            assert intervals[name][which] == pytest.approx(tuple(saved_intervals[name][which]), abs=1e-4)
+
+
+def test_the_heldout_check_says_which_intervals_hold_the_observed_means(tmp_path):
+    """Fabricated test runs of the committed prediction's shapes: the optimum's two seeds average to its
+    predicted loss (inside every interval), the twin's to 0.2 nats above it (outside every interval)."""
+    import shutil
+    from dataclasses import asdict
+
+    from scalinglaws.fitting.prediction import read_prediction
+
+    path = tmp_path / "prediction.json"
+    shutil.copy(wide_sweep.HELDOUT_OUT / "prediction.json", path)
+    prediction = read_prediction(path)
+    records = []
+    for which, offset in (("optimum", 0.0), ("twin", 0.2)):
+        planned = getattr(prediction, which)
+        for seed, noise in enumerate((-0.01, 0.01)):
+            records.append({"shape": asdict(planned.shape), "budget": prediction.flops, "diverged": False,
+                            "final_loss": planned.predicted_loss + offset + noise})
+    check = wide_sweep.heldout_check(path, records)
+    assert check.outcomes["optimum"].miss == pytest.approx(0.0, abs=1e-12)
+    assert check.outcomes["twin"].miss == pytest.approx(0.2)
+    assert set(check.intervals) == {"offset + run", "drifting"}
+    assert all(check.inside(noise, "optimum") and not check.inside(noise, "twin") for noise in check.intervals)
+    text = wide_sweep.check_text(check)
+    assert text.count(" is inside ") == 2 and text.count(" is outside ") == 2

@@ -629,22 +629,47 @@ def write_prediction(out: Path) -> str:
     return "\n".join(lines)
 
 
-def check_text() -> str:
-    """``check``: the held-out runs against the committed prediction and its intervals."""
+@dataclass(frozen=True, eq=False)
+class HeldoutCheck:
+    """The held-out runs against the committed prediction: each planned run's :class:`~scalinglaws.fitting.prediction.Outcome`
+    and its 10-90% loss interval per noise model, as committed in ``prediction.json`` before the runs."""
+
+    prediction: object  # scalinglaws.fitting.prediction.Prediction
+    outcomes: dict  # "optimum" / "twin" -> Outcome
+    intervals: dict  # noise model -> {"optimum": (low, high), "twin": (low, high)}
+
+    def inside(self, noise: str, which: str) -> bool:
+        """Whether the observed mean loss of ``which`` lies in its committed interval under ``noise``."""
+        low, high = self.intervals[noise][which]
+        return bool(low <= self.outcomes[which].mean <= high)
+
+
+def heldout_check(prediction_path: Path, records: list[dict]) -> HeldoutCheck:
+    """The committed prediction at ``prediction_path`` and its intervals, against the test runs' ``records``."""
     import json
 
-    from scalinglaws.data.results import load_results
-    from scalinglaws.fitting.prediction import format_outcomes, outcomes, read_prediction
+    from scalinglaws.fitting.prediction import outcomes, read_prediction
 
-    path = HELDOUT_OUT / "prediction.json"
-    prediction = read_prediction(path)
-    intervals = json.loads(path.read_text())["loss_intervals_10_90"]
-    optimum, twin = outcomes(prediction, load_results(HELDOUT_OUT)[1])
-    lines = [format_outcomes(optimum, twin), ""]
-    for which, outcome in (("optimum", optimum), ("twin", twin)):
-        for name, bounds in intervals.items():
-            low, high = bounds[which]
-            inside = "inside" if low <= outcome.mean <= high else "outside"
+    prediction = read_prediction(prediction_path)
+    saved = json.loads(Path(prediction_path).read_text())["loss_intervals_10_90"]
+    optimum, twin = outcomes(prediction, records)
+    intervals = {name: {which: tuple(bounds[which]) for which in ("optimum", "twin")} for name, bounds in saved.items()}
+    return HeldoutCheck(prediction, {"optimum": optimum, "twin": twin}, intervals)
+
+
+def check_text(check: HeldoutCheck | None = None) -> str:
+    """``check``: the held-out runs against the committed prediction and its intervals (by default those of
+    ``results/wide-heldout``)."""
+    from scalinglaws.data.results import load_results
+    from scalinglaws.fitting.prediction import format_outcomes
+
+    if check is None:
+        check = heldout_check(HELDOUT_OUT / "prediction.json", load_results(HELDOUT_OUT)[1])
+    lines = [format_outcomes(check.outcomes["optimum"], check.outcomes["twin"]), ""]
+    for which, outcome in check.outcomes.items():
+        for name in check.intervals:
+            low, high = check.intervals[name][which]
+            inside = "inside" if check.inside(name, which) else "outside"
             lines.append(f"{which}: observed mean {outcome.mean:.4f} is {inside} the {name} 10-90% interval "
                          f"[{low:.4f}, {high:.4f}]")
     return "\n".join(lines) + "\n"
