@@ -60,9 +60,8 @@ LADDER = (
     LadderStep("+ Approach 2's parabolas in a window around each minimum (the reference fit)", "tuned", FitOptions()),
     LadderStep("same fit, intervals from whole WSD trunks redrawn (all branches of a size and seed together)",
                "tuned", FitOptions(trunks=True)),
-    LadderStep("+ wider centred design: budgets 2x apart over 30x, L2-L8 within 16x of each optimum, same recipe, "
-               "1 seed; intervals from redraws with the measured noise", "wide", reference_grid=False,
-               intervals="redraws"),
+    LadderStep("+ wider centred design: budgets 2x apart over 30x, L2-L8, 1 seed; intervals: grid redrawn", "wide",
+               reference_grid=False, intervals="redraws"),
 )
 
 
