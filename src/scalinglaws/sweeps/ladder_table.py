@@ -84,12 +84,9 @@ class RedrawnFits:
 def redrawn_fits(records: list[dict], redraws_path) -> RedrawnFits:
     """The fits of a one-seed sweep's ``records`` with the redraws saved in ``redraws_path``
     (``python -m scalinglaws.sweeps.wide_sweep report`` writes them)."""
-    import json
-    from pathlib import Path
+    from scalinglaws.sweeps.wide_sweep import fit_wide, read_redraws
 
-    from scalinglaws.sweeps.wide_sweep import fit_wide, redraws_from_payload
-
-    return RedrawnFits(fit_wide(records, redraws=redraws_from_payload(json.loads(Path(redraws_path).read_text()))))
+    return RedrawnFits(fit_wide(records, redraws=read_redraws(redraws_path)))
 
 
 @dataclass(frozen=True, eq=False)

@@ -297,18 +297,22 @@ def fit_wide(records: list[dict], n_sweeps: int = REDRAWS, progress=None, redraw
                    noises["offset + run"].sd)
 
 
+def read_redraws(path: Path) -> dict:
+    """The redraws saved by ``report`` (``redraws.json``): noise model name -> Redraws."""
+    import json
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} is missing: run `python -m scalinglaws.sweeps.wide_sweep report` first")
+    return redraws_from_payload(json.loads(Path(path).read_text()))
+
+
 def committed_fit() -> WideFit:
     """The committed sweep (``results/wide``) fitted by :func:`fit_wide` with the redraws saved beside it
     (``redraws.json``, written by ``report``): a few seconds, where redrawing takes about 16 minutes."""
-    import json
-
     from scalinglaws.data.committed_results import sweep_results
 
     path = sweep_results(NAME)
-    saved = path.parent / "redraws.json"
-    if not saved.exists():
-        raise FileNotFoundError(f"{saved} is missing: run `python -m scalinglaws.sweeps.wide_sweep report` first")
-    return fit_wide(complete_records(path), redraws=redraws_from_payload(json.loads(saved.read_text())))
+    return fit_wide(complete_records(path), redraws=read_redraws(path.parent / "redraws.json"))
 
 
 def _outlier_sd(runs, seed_sd: float) -> dict[float, float]:
@@ -612,7 +616,7 @@ def write_prediction(out: Path) -> str:
     if not saved.exists():
         raise SystemExit(f"{saved} is missing: run `python -m scalinglaws.sweeps.wide_sweep report` first")
     records = complete_records(out)
-    fit = fit_wide(records, redraws=redraws_from_payload(json.loads(saved.read_text())))
+    fit = fit_wide(records, redraws=read_redraws(saved))
     prediction, intervals = predict_from(fit)
     HELDOUT_OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"prediction": asdict(prediction), "loss_intervals_10_90": intervals,
