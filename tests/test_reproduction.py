@@ -1,10 +1,12 @@
 """Trained numbers are compared within a tolerance, and a failure says what moved and by how much."""
 
+import json
 import math
+import subprocess
 
 import pytest
 
-from scalinglaws.book.reproduction import check_within, largest_difference
+from scalinglaws.book.reproduction import check_within, largest_difference, prediction_provenance
 
 
 def test_largest_difference_of_scalars_sequences_and_mappings():
@@ -52,3 +54,68 @@ def test_the_committed_demo_on_two_processors_is_one_grid_that_drifted_apart():
     assert {record["device"] for record in epyc} == {"AMD EPYC"} and {record["threads"] for record in epyc} == {1}
     losses = [{record["run_id"]: record["final_loss"] for record in records} for records in (xeon, epyc)]
     assert largest_difference(*losses) == pytest.approx(0.1023, abs=5e-5)
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                   capture_output=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+
+
+def _results(path, version, created="2000-01-01T00:00:00+00:00"):
+    lines = [{"kind": "header", "created": created},
+             {"kind": "run", "finished": "2100-01-01T00:00:00+00:00", "versions": {"scalinglaws": version}}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def _history(repo, *, results_with_prediction=False, change_prediction=False, train_before=False):
+    """A repository in which a prediction is committed, then test runs trained by some commit, then committed."""
+    _git(repo, "init", "-q")
+    (repo / "code.py").write_text("before\n")
+    _git(repo, "add", "code.py")
+    before = _git(repo, "commit", "-qm", "code")
+    (repo / "prediction.json").write_text("{}\n")
+    if results_with_prediction:
+        _results(repo / "results.jsonl", "unknown")
+        _git(repo, "add", "results.jsonl")
+    _git(repo, "add", "prediction.json")
+    predicted = _git(repo, "commit", "-qm", "predict")
+    _results(repo / "results.jsonl", (before if train_before else predicted) + "+dirty", created="2100-01-01T00:00:00+00:00")
+    _git(repo, "add", "results.jsonl")
+    _git(repo, "commit", "-qm", "results")
+    if change_prediction:
+        (repo / "prediction.json").write_text("{\"changed\": 1}\n")
+        _git(repo, "commit", "-qam", "edit the prediction")
+    return predicted
+
+
+def test_a_prediction_committed_before_its_runs_holds(tmp_path):
+    predicted = _history(tmp_path)
+    assert len(predicted) == 40
+    found = prediction_provenance(tmp_path / "results.jsonl")
+    assert (found.predicted_in, found.trained_by, found.dirty, found.runs) == (predicted, (predicted,), True, 1)
+    assert found.changed_since == () and found.holds is True
+
+
+@pytest.mark.parametrize("history", [{"results_with_prediction": True}, {"change_prediction": True},
+                                     {"train_before": True}])
+def test_a_prediction_made_with_after_or_edited_since_its_runs_does_not_hold(tmp_path, history):
+    _history(tmp_path, **history)
+    assert prediction_provenance(tmp_path / "results.jsonl").holds is False
+
+
+def test_a_prediction_made_after_its_runs_started_does_not_hold(tmp_path):
+    _history(tmp_path)
+    _results(tmp_path / "results.jsonl", _git(tmp_path, "log", "-1"), created="2000-01-01T00:00:00+00:00")
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "older runs"],
+                   cwd=tmp_path, check=True)
+    assert prediction_provenance(tmp_path / "results.jsonl").holds is False
+
+
+def test_outside_git_the_provenance_is_unknown_and_a_file_without_runs_is_refused(tmp_path):
+    _results(tmp_path / "results.jsonl", "abc+dirty")
+    found = prediction_provenance(tmp_path / "results.jsonl")
+    assert (found.holds, found.predicted_in, found.trained_by) == (None, None, ("abc",))
+    (tmp_path / "results.jsonl").write_text(json.dumps({"kind": "header", "created": "x"}) + "\n")
+    with pytest.raises(ValueError, match="results.jsonl: needs a header line and at least one run record"):
+        prediction_provenance(tmp_path / "results.jsonl")
