@@ -43,9 +43,10 @@ RESULTS = REPO / "results"
 #: Where a wheel puts the committed results (the data-only package scalinglaws.data.committed).
 PACKAGED = "scalinglaws/data/committed/"
 #: Committed files a chapter reads through the package besides the results.jsonl of RESULTS_SHA256:
-#: chapter 13 reads the prediction beside heldout's results (sweep_results("heldout").parent), and the
-#: wide sweep's fit its saved redraws beside its results (sweep_results("wide").parent).
-EXTRA_FILES = ("heldout/prediction.json", "wide/redraws.json")
+#: chapter 13 reads each prediction beside its held-out results (sweep_results("heldout").parent and
+#: sweep_results("wide-heldout").parent), and the wide sweep's fit its saved redraws beside its results
+#: (sweep_results("wide").parent).
+EXTRA_FILES = ("heldout/prediction.json", "wide-heldout/prediction.json", "wide/redraws.json")
 EXPECTED = sorted([f"{name}/results.jsonl" for name in committed_results.RESULTS_SHA256] + list(EXTRA_FILES))
 
 

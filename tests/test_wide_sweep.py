@@ -300,3 +300,16 @@ def test_the_heldout_check_says_which_intervals_hold_the_observed_means(tmp_path
     assert all(check.inside(noise, "optimum") and not check.inside(noise, "twin") for noise in check.intervals)
     text = wide_sweep.check_text(check)
     assert text.count(" is inside ") == 2 and text.count(" is outside ") == 2
+
+
+def test_the_committed_check_is_what_the_committed_runs_say():
+    """results/wide-heldout/check.txt, written by `check`, is check_text on the committed runs and prediction: it
+    names the four runs' losses (two seeds of each planned shape, at the prediction's budget) and each interval."""
+    from scalinglaws.data.committed_results import sweep_results
+    from scalinglaws.data.results import load_results
+
+    _, records = load_results(sweep_results("wide-heldout"))
+    assert len(records) == 4 and sorted(r["seed"] for r in records) == [0, 0, 1, 1]
+    assert (wide_sweep.HELDOUT_OUT / "check.txt").read_text() == wide_sweep.check_text()
+    check = wide_sweep.heldout_check(wide_sweep.HELDOUT_OUT / "prediction.json", records)
+    assert [round(check.outcomes[which].mean, 4) for which in ("optimum", "twin")] == [1.3457, 1.4085]

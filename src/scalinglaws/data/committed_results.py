@@ -60,6 +60,8 @@ RESULTS_SHA256 = {
     # The wide sweep (scalinglaws.sweeps.wide_sweep): budgets over 30x, one seed; its saved noise
     # redraws (redraws.json) travel beside it.
     "wide": "f81daa90251c6a29b3fd3649db7ab240549e977401282c2b0e2113bf442b8d13",
+    # Its held-out test of results/wide-heldout/prediction.json, committed before these runs.
+    "wide-heldout": "ccaeaedb3c9540c6b34a3a303eae49cf77fd907d0214a850970c0561ae5d9710",
 }
 
 #: The repository's raw files (GitHub serves ``raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>``).
