@@ -112,6 +112,15 @@ def test_a_prediction_made_after_its_runs_started_does_not_hold(tmp_path):
     assert prediction_provenance(tmp_path / "results.jsonl").holds is False
 
 
+def test_a_shallow_clone_cannot_tell_so_the_provenance_is_unknown(tmp_path):
+    (tmp_path / "full").mkdir()
+    _history(tmp_path / "full")
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{tmp_path / 'full'}", str(tmp_path / "shallow")],
+                   check=True, capture_output=True)
+    assert prediction_provenance(tmp_path / "full" / "results.jsonl").holds is True
+    assert prediction_provenance(tmp_path / "shallow" / "results.jsonl").holds is None
+
+
 def test_outside_git_the_provenance_is_unknown_and_a_file_without_runs_is_refused(tmp_path):
     _results(tmp_path / "results.jsonl", "abc+dirty")
     found = prediction_provenance(tmp_path / "results.jsonl")

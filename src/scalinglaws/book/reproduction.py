@@ -140,6 +140,8 @@ def prediction_provenance(results_path: Path) -> Provenance:
     known = dict(runs=len(records), trained_by=trained_by, dirty=any(v.endswith("+dirty") for v in versions),
                  runs_started=header["created"], last_finished=max(r["finished"] for r in records))
     here = results_path.parent
+    if _git(here, "rev-parse", "--is-shallow-repository") != "false":  # no git, or a clone cut short
+        return Provenance(**known)
     added = _commits(here, "--diff-filter=A", "--", "prediction.json")
     results_added = _commits(here, "--diff-filter=A", "--", results_path.name)
     changes = _commits(here, "--", "prediction.json")
