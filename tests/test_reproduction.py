@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from scalinglaws.book.reproduction import check_within, largest_difference, prediction_provenance
+from scalinglaws.book.reproduction import check_within, files_changed, largest_difference, prediction_provenance
 
 
 def test_largest_difference_of_scalars_sequences_and_mappings():
@@ -64,7 +64,8 @@ def _git(repo, *args):
 
 def _results(path, version, created="2000-01-01T00:00:00+00:00"):
     lines = [{"kind": "header", "created": created},
-             {"kind": "run", "finished": "2100-01-01T00:00:00+00:00", "versions": {"scalinglaws": version}}]
+             {"kind": "run", "run_id": "r", "finished": "2100-01-01T00:00:00+00:00",
+              "versions": {"scalinglaws": version}}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
@@ -128,3 +129,12 @@ def test_outside_git_the_provenance_is_unknown_and_a_file_without_runs_is_refuse
     (tmp_path / "results.jsonl").write_text(json.dumps({"kind": "header", "created": "x"}) + "\n")
     with pytest.raises(ValueError, match="results.jsonl: needs a header line and at least one run record"):
         prediction_provenance(tmp_path / "results.jsonl")
+
+
+def test_files_changed_between_two_commits_under_a_folder(tmp_path):
+    predicted = _history(tmp_path)
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=tmp_path, capture_output=True,
+                           text=True).stdout.strip()
+    assert files_changed(tmp_path, first, "HEAD", under="") == ["prediction.json", "results.jsonl"]
+    assert files_changed(tmp_path, first, predicted, under="code.py") == []
+    assert files_changed(tmp_path / "..", first, predicted) is None  # not a git checkout

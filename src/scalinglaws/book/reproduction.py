@@ -19,7 +19,6 @@ version each run recorded.
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -96,6 +95,14 @@ def _is_ancestor(cwd: Path, older: str, newer: str) -> bool:
     return _git(cwd, "merge-base", "--is-ancestor", older, newer) is not None
 
 
+def files_changed(cwd: Path, older: str, newer: str, under: str = "src") -> list[str] | None:
+    """The files under ``under`` (a folder from the repository's top; "" for all of it) that differ between
+    commits ``older`` and ``newer``, e.g. whether the training code changed between two runs' code
+    versions; None without git."""
+    out = _git(cwd, "diff", "--name-only", older, newer, "--", f":(top){under}")
+    return None if out is None else out.split()
+
+
 @dataclass(frozen=True)
 class Provenance:
     """When a held-out prediction was committed, against when its test runs were trained and committed.
@@ -129,11 +136,11 @@ class Provenance:
 
 def prediction_provenance(results_path: Path) -> Provenance:
     """The :class:`Provenance` of ``prediction.json`` beside the held-out runs' ``results_path``."""
+    from scalinglaws.data.results import load_results
+
     results_path = Path(results_path)
-    lines = [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
-    header = next((line for line in lines if line.get("kind") == "header"), None)
-    records = [line for line in lines if line.get("kind") == "run"]
-    if header is None or not records:
+    header, records = load_results(results_path)
+    if not records:
         raise ValueError(f"{results_path}: needs a header line and at least one run record")
     versions = [r["versions"]["scalinglaws"] for r in records]
     trained_by = tuple(sorted({v.removesuffix("+dirty") for v in versions}))
